@@ -1,0 +1,63 @@
+# ftcourse: `make demo` runs the main job, `make test` runs every check.
+# Both create the environment (.venv, the pinned CPU stack) on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export MPLBACKEND := Agg
+
+.PHONY: env demo test sync-check lessons grading pytest docs bench data tinylm clean
+
+$(STAMP): requirements-cpu.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-cpu.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+env: $(STAMP)
+
+## The main job: LoRA fine-tune on the bundled assets, evaluate, save, merge, report (demo_out/).
+demo: env
+	$(BIN)/ftcourse demo --out demo_out
+
+## Every check CI runs.
+test: env sync-check lessons pytest
+	@echo "make test: all checks passed"
+
+## Library in sync with notebooks; notebooks clean; exercises in sync with solutions.
+sync-check: env
+	$(BIN)/nbdev-export
+	$(BIN)/nbdev-clean
+	$(BIN)/nbdev-clean --fname solutions
+	$(BIN)/nbdev-clean --fname exercises
+	@git diff --exit-code --stat -- ftcourse nbs solutions exercises \
+	  || (echo "sync-check: the files above changed; run nbdev-export / nbdev-clean and commit"; exit 1)
+	@test -z "$$(git status --porcelain --untracked-files=all -- ftcourse/*.py)" \
+	  || (echo "sync-check: nbdev-export created untracked modules:"; git status --porcelain -- ftcourse; exit 1)
+
+## Every lesson executes, offline, on CPU (short paths; `make lessons FLAGS=slow` runs full budgets).
+lessons: env
+	cd nbs && ../$(BIN)/nbdev-test --n-workers 2 --timing $(if $(FLAGS),--flags $(FLAGS),)
+
+## pytest: library API, CLI, demo, grading pipeline, assets, docs site in a real browser.
+pytest: env
+	$(BIN)/python -m pytest -q -ra
+
+grading: env
+	$(BIN)/python -m pytest -q -ra tests/test_grading.py
+
+bench: env
+	$(BIN)/python bench/lora_vs_peft.py
+
+## Rebuild the shipped assets (needs Debian's wordnet-base for the data).
+data: env
+	$(BIN)/python scripts/build_data.py
+tinylm: env
+	$(BIN)/python scripts/build_tinylm.py
+
+clean:
+	rm -rf demo_out _site _docs _proc .pytest_cache
