@@ -1,0 +1,41 @@
+"""The `ftcourse` console command, run as a user runs it: in a subprocess."""
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+
+FTCOURSE = [sys.executable, "-m", "ftcourse.cli"]
+
+
+def run(*args, timeout=600):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    return subprocess.run([*FTCOURSE, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_demo_small_budget(tmp_path):
+    "The main job end to end on a small training budget: report, adapter, plot, and its own checks."
+    r = run("demo", "--out", str(tmp_path), "--epochs", "1", "--train-limit", "640")
+    assert r.returncode == 0, r.stderr[-3000:]
+    rep = json.loads((tmp_path / "report.json").read_text())
+    res = rep["results"]
+    assert set(res) == {"majority class", "head only", "LoRA"}
+    for name in res: assert res[name]["ci95"][0] <= res[name]["accuracy"] <= res[name]["ci95"][1]
+    assert res["LoRA"]["accuracy"] > res["majority class"]["accuracy"] + 0.2   # it learned something real
+    assert 0 < res["LoRA"]["trainable_params"] < 0.02 * 22_700_000
+    assert rep["checks"]["merged_vs_unmerged_max_abs_diff"] < 1e-4
+    assert rep["checks"]["reloaded_adapter_max_abs_diff"] < 1e-5
+    assert (tmp_path / "adapter" / "adapter.safetensors").exists() and (tmp_path / "loss.png").stat().st_size > 5000
+    assert "| LoRA |" in (tmp_path / "report.md").read_text()
+
+
+def test_env_command():
+    r = run("env")
+    assert r.returncode == 0 and "torch" in r.stdout and "device" in r.stdout
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    r = run("demo", "--model", "no-such-model", "--out", str(tmp_path), "--train-limit", "32")
+    assert r.returncode == 2 and "unknown model 'no-such-model'" in r.stderr and "Traceback" not in r.stderr
+    r = run("check", str(tmp_path / "missing.ipynb"))
+    assert r.returncode == 2 and "missing.ipynb" in r.stderr and "Traceback" not in r.stderr
+    r = run("frobnicate")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
