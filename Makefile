@@ -9,7 +9,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: env demo test sync-check lessons grading pytest docs bench data tinylm clean
+.PHONY: env browser demo test sync-check lessons grading pytest docs bench data tinylm clean
 
 $(STAMP): requirements-cpu.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,8 +44,17 @@ lessons: env
 	cd nbs && ../$(BIN)/nbdev-test --n-workers 2 --timing $(if $(FLAGS),--flags $(FLAGS),)
 
 ## pytest: library API, CLI, demo, grading pipeline, assets, docs site in a real browser.
-pytest: env
-	$(BIN)/python -m pytest -q -ra
+pytest: env browser
+	FTCOURSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -ra
+
+## Debian's chromium for the docs browser check (needs root the first time; a no-op when present).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+## The docs site, offline, into _site/ (nbdev-docs renders the same nbs/_quarto.yml where Quarto exists); then the browser check.
+docs: env browser
+	$(BIN)/python scripts/build_docs.py
+	FTCOURSE_DOCS_SITE=_site FTCOURSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -ra tests/test_docs.py
 
 grading: env
 	$(BIN)/python -m pytest -q -ra tests/test_grading.py

@@ -1,0 +1,275 @@
+"""Build the docs site offline: nbs/ -> _site/, from the canonical nbs/_quarto.yml.
+
+Where Quarto exists, `nbdev-docs` is the canonical build. It (1) writes nbs/nbdev.yml and
+nbs/sidebar.yml from pyproject.toml, (2) runs nbdev's notebook processors (front matter from the
+title cell, `#| export`/`#| hide` cells removed, `show_doc` API docs added and executed, names
+linked), and (3) runs `quarto render`. Quarto cannot be installed offline, so this script does
+(1) and (2) with nbdev's own code, into a staging folder, leaving nbs/ untouched, and replaces
+(3) with smalldocs (pure Python, reads `_quarto.yml` unchanged). One addition to smalldocs: it
+ignores the `output-file` that nbdev puts in each notebook's front matter, so pages are written
+where Quarto writes them (00_core.ipynb -> core.html), which is what nbdev's links point at.
+
+    .venv/bin/python scripts/build_docs.py               # -> _site/
+    .venv/bin/python scripts/build_docs.py --out DIR --strict
+
+Exit status: 0 built, 1 the site has problems (a notebook failed nbdev's processing, prose lost,
+or with --strict broken links), 2 bad set-up (no _quarto.yml, no smalldocs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Keys of nbdev's config that only Quarto uses: smalldocs makes HTML only, so these are expected.
+QUARTO_ONLY = (
+    "unknown key format-links",                      # nbdev.yml: the "Markdown" alternate format link
+    "format commonmark is not built",                # _quarto.yml: nbdev's .md copies of each page
+    "format.html.keep-md is ignored",                # the same
+    "output-file is not read by smalldocs",          # handled here: NbdevSite below
+)
+
+
+class DocsError(Exception):
+    "The site cannot be built as it should be; the message says which notebook and why."
+
+
+def say(msg: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ nbdev's part (processing)
+
+def _process_one(src: Path, dst: Path) -> int:
+    "Run nbdev's docs processors on one notebook, as `nbdev-docs` does (called in a fresh interpreter)."
+    os.chdir(ROOT)  # nbdev-docs runs from the project root (so do the cells that show_doc executes)
+    for k, v in (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("MPLBACKEND", "Agg")):
+        os.environ.setdefault(k, v)
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    try:
+        from nbdev import serve_drv
+        from nbdev.processors import FilterDefaults
+
+        serve_drv.main((src, dst, FilterDefaults))
+    except BaseException as e:  # report every failure, with nbdev's own message
+        print(f"{ERR}{type(e).__name__}: {str(e).strip()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+ERR = "BUILD_DOCS_ERROR: "
+
+
+def _run_one(src: Path, dst: Path, timeout: float) -> tuple[float, str | None]:
+    "Process one notebook in its own interpreter (each one's show_doc cells start clean, as in nbdev)."
+    t = time.perf_counter()
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--process-one", str(src), str(dst)]
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - t, f"took more than {timeout:.0f} s"
+    if r.returncode:
+        err = r.stderr.split(ERR, 1)[1].strip() if ERR in r.stderr else r.stderr.strip()[-3000:] or f"exit status {r.returncode}"
+        return time.perf_counter() - t, err
+    return time.perf_counter() - t, None
+
+
+def lesson_notebooks(nbs: Path) -> list[Path]:
+    "The notebooks nbdev documents: every *.ipynb under nbs/, skipping names starting with _ or ."
+    from nbdev.doclinks import nbglob
+
+    return sorted(Path(p) for p in nbglob(nbs, func=Path))
+
+
+def title_cell_leftovers(nb_path: Path) -> str | None:
+    """nbdev turns the notebook's title cell (`# Title`, `> description`) into front matter and drops
+    the whole cell, so any other prose in that cell never reaches the site. Say what would be lost."""
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    md = next((c for c in nb.get("cells", []) if c.get("cell_type") == "markdown"), None)
+    if md is None:
+        return None
+    src = "".join(md["source"]) if isinstance(md["source"], list) else md["source"]
+    if src.lstrip().startswith("---") or not re.search(r"^#\s+\S", src, re.M):
+        return None
+    rest = [l for l in src.splitlines() if l.strip() and not re.match(r"^(#\s+\S|>\s*\S|-\s+\S.*:.*\S)", l)]
+    if not rest:
+        return None
+    return rest[0].strip()[:80]
+
+
+def stage_project(nbs: Path, stage: Path, cfg) -> None:
+    "Copy what the site needs besides notebooks, and write nbdev.yml as nbdev-docs does."
+    from nbdev.quarto import _nbdev_yml
+
+    skip_dirs = {"_proc", "_docs", "_site", ".ipynb_checkpoints", "__pycache__"}
+    for f in nbs.rglob("*"):
+        rel = f.relative_to(nbs)
+        if any(p.startswith(".") or p in skip_dirs for p in rel.parts) or not f.is_file():
+            continue
+        if f.suffix == ".ipynb" or rel.as_posix() in ("nbdev.yml", "sidebar.yml"):
+            continue  # notebooks are processed; the two metadata files are generated
+        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, stage / rel)
+    vals = {k: cfg[k] for k in ["title", "description", "branch", "git_url", "doc_host", "doc_baseurl"]}
+    vals["doc_path"] = cfg.doc_path.name
+    (stage / "nbdev.yml").write_text(_nbdev_yml.format(**vals), encoding="utf-8")
+
+
+def write_sidebar(nbs: Path, stage: Path, cfg) -> None:
+    "sidebar.yml as nbdev-docs makes it (index first, then file-name order), or the project's own."
+    from nbdev.quarto import nbdev_sidebar
+
+    if cfg.custom_sidebar:
+        own = nbs / "sidebar.yml"
+        if own.exists():
+            shutil.copy2(own, stage / "sidebar.yml")
+        return
+    nbdev_sidebar.__wrapped__(path=stage, force=True)
+
+
+def process(nbs: Path, stage: Path, workers: int, timeout: float, quiet: bool) -> list[Path]:
+    notebooks = lesson_notebooks(nbs)
+    if not notebooks:
+        raise DocsError(f"no notebooks in {nbs}")
+    jobs = []
+    for nb in notebooks:
+        dst = stage / nb.relative_to(nbs)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        jobs.append((str(nb), str(dst)))
+    errors = []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        futs = [pool.submit(_run_one, Path(j[0]), Path(j[1]), timeout) for j in jobs]
+        for fut, job in zip(futs, jobs):
+            rel = os.path.relpath(job[0], ROOT)
+            secs, err = fut.result()
+            if err:
+                errors.append(f"{rel}: nbdev's docs processing failed (nbdev-docs fails the same way):\n    "
+                              + err.replace("\n", "\n    "))
+            else:
+                say(f"  processed {rel} in {secs:.1f} s", quiet)
+    lost = [(nb, left) for nb in notebooks if (left := title_cell_leftovers(nb))]
+    for nb, left in lost:
+        errors.append(f"{nb.relative_to(ROOT)}: the title cell holds more than `# Title` and `> description`; "
+                      f"nbdev makes that cell the front matter and drops the rest from the site, starting at "
+                      f"{left!r}. Move that text into the next markdown cell.")
+    if errors:
+        hint = ("\nA cell that mixes imports with other code is executed by nbdev's show_doc step without "
+                "the cells before it: keep imports in a cell of their own." if any("processing failed" in e for e in errors) else "")
+        raise DocsError("\n".join(errors) + hint)
+    return notebooks
+
+
+# ------------------------------------------------------------------ smalldocs's part (rendering)
+
+def render(stage: Path, out: Path, quiet: bool):
+    "Render the staged project with smalldocs, into `out`, honouring nbdev's `output-file`."
+    try:
+        from smalldocs.config import BuildError, ConfigError, load
+        from smalldocs.site import Site
+    except ImportError as e:
+        print(f"build_docs: smalldocs is not installed ({e}); run `make env`", file=sys.stderr)
+        raise SystemExit(2) from e
+
+    class NbdevSite(Site):
+        "smalldocs, plus Quarto's `output-file`: nbdev names each lesson's page after its module."
+
+        def read(self, src: PurePosixPath):
+            page = super().read(src)
+            of = page.front.get("output-file")
+            if isinstance(of, str) and of.endswith(".html") and "/" not in of:
+                page.out = src.parent / of
+            return page
+
+    try:
+        project = load(stage)
+        project.config.setdefault("project", {})["output-dir"] = str(out)
+        site = NbdevSite(project, quiet=quiet)
+        n = site.build()
+    except (BuildError, ConfigError) as e:
+        raise DocsError(f"smalldocs: {e}") from e
+    outs = [p.out for p in site.pages.values()]
+    dup = {str(o) for o in outs if outs.count(o) > 1}
+    if dup:
+        raise DocsError(f"two notebooks are written to the same page: {', '.join(sorted(dup))}")
+    return site, n
+
+
+def build(nbs: Path, out: Path, workers: int = 2, timeout: float = 600, strict: bool = False,
+          quiet: bool = False, keep_stage: Path | None = None) -> dict:
+    t0 = time.perf_counter()
+    os.chdir(ROOT)
+    from nbdev.config import get_config
+
+    cfg = get_config()
+    if not (nbs / "_quarto.yml").is_file():
+        print(f"build_docs: {nbs / '_quarto.yml'} is missing: it is the site's config", file=sys.stderr)
+        raise SystemExit(2)
+    out = out.resolve()
+    with tempfile.TemporaryDirectory(prefix="ftcourse-docs-") as tmp:
+        stage = keep_stage.resolve() if keep_stage else Path(tmp) / "proc"
+        if keep_stage and stage.exists():
+            shutil.rmtree(stage)
+        stage.mkdir(parents=True)
+        say(f"build_docs: processing notebooks in {os.path.relpath(nbs, ROOT)}/ with nbdev", quiet)
+        stage_project(nbs, stage, cfg)
+        notebooks = process(nbs, stage, workers, timeout, quiet)
+        write_sidebar(nbs, stage, cfg)
+        t1 = time.perf_counter()
+        say("build_docs: rendering with smalldocs", quiet)
+        site, n = render(stage, out, quiet=True)
+    t2 = time.perf_counter()
+    warnings = [w for w in site.warnings if not any(q in w for q in QUARTO_ONLY)]
+    broken = [w for w in warnings if "broken link" in w]
+    for w in warnings:
+        print(f"build_docs: warning: {w}", file=sys.stderr)
+    pages = {str(p.src): str(p.out) for p in site.pages.values()}
+    (out / ".pages.json").write_text(json.dumps(pages, indent=1), encoding="utf-8")
+    say(f"build_docs: {n} page(s) from {len(notebooks)} notebook(s) in {out} "
+        f"(processing {t1 - t0:.1f} s, rendering {t2 - t1:.1f} s)", quiet)
+    if strict and broken:
+        raise DocsError(f"{len(broken)} broken link(s) (--strict)")
+    return {"pages": pages, "warnings": warnings, "seconds": t2 - t0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--nbs", type=Path, default=None, help="the notebooks folder (default: nbs_path of pyproject.toml)")
+    p.add_argument("--out", type=Path, default=ROOT / "_site", help="the output folder (default: _site)")
+    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="notebooks processed in parallel")
+    p.add_argument("--timeout", type=float, default=600, help="seconds allowed for processing one notebook")
+    p.add_argument("--process-one", nargs=2, type=Path, metavar=("SRC", "DST"), help=argparse.SUPPRESS)
+    p.add_argument("--strict", action="store_true", help="fail on broken links too")
+    p.add_argument("--keep-stage", type=Path, default=None, help="keep the processed notebooks in this folder")
+    p.add_argument("-q", "--quiet", action="store_true")
+    a = p.parse_args(argv)
+    if a.process_one:
+        return _process_one(*a.process_one)
+    os.chdir(ROOT)
+    if a.nbs is None:
+        from nbdev.config import get_config
+
+        a.nbs = get_config().nbs_path
+    try:
+        build(a.nbs.resolve(), a.out, a.workers, a.timeout, a.strict, a.quiet, a.keep_stage)
+    except DocsError as e:
+        print(f"build_docs: FAILED\n{e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
