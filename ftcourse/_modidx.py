@@ -50,4 +50,12 @@ d = { 'settings': { 'branch': 'main',
                                'ftcourse.lora.smooth': ('lora.html#smooth', 'ftcourse/lora.py'),
                                'ftcourse.lora.to_peft': ('lora.html#to_peft', 'ftcourse/lora.py'),
                                'ftcourse.lora.train_classifier': ('lora.html#train_classifier', 'ftcourse/lora.py'),
-                               'ftcourse.lora.unmerge_lora': ('lora.html#unmerge_lora', 'ftcourse/lora.py')}}}
+                               'ftcourse.lora.unmerge_lora': ('lora.html#unmerge_lora', 'ftcourse/lora.py')},
+            'ftcourse.pretrain': { 'ftcourse.pretrain.cosine_with_warmup': ('pretrain.html#cosine_with_warmup', 'ftcourse/pretrain.py'),
+                                   'ftcourse.pretrain.llama_param_count': ('pretrain.html#llama_param_count', 'ftcourse/pretrain.py'),
+                                   'ftcourse.pretrain.next_token_loss': ('pretrain.html#next_token_loss', 'ftcourse/pretrain.py'),
+                                   'ftcourse.pretrain.pack_lm_blocks': ('pretrain.html#pack_lm_blocks', 'ftcourse/pretrain.py'),
+                                   'ftcourse.pretrain.perplexity': ('pretrain.html#perplexity', 'ftcourse/pretrain.py'),
+                                   'ftcourse.pretrain.pretrain': ('pretrain.html#pretrain', 'ftcourse/pretrain.py'),
+                                   'ftcourse.pretrain.tiny_llama_config': ('pretrain.html#tiny_llama_config', 'ftcourse/pretrain.py'),
+                                   'ftcourse.pretrain.train_tokenizer': ('pretrain.html#train_tokenizer', 'ftcourse/pretrain.py')}}}
