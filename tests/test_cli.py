@@ -3,7 +3,8 @@ import json, os, subprocess, sys
 from pathlib import Path
 import pytest
 
-FTCOURSE = [sys.executable, "-m", "ftcourse.cli"]
+# the console script that `pip install` puts beside the interpreter, as a user runs it
+FTCOURSE = [str(Path(sys.executable).parent / "ftcourse")]
 
 
 def run(*args, timeout=600):
