@@ -20,13 +20,6 @@ def _accuracy(correct) -> dict:
     est, lo, hi = bootstrap_ci(correct)
     return {"accuracy": round(est, 4), "ci95": [round(lo, 4), round(hi, 4)]}
 
-@torch.no_grad()
-def _logits(model, tok, texts, batch_size=128):
-    model.eval()
-    dev = next(model.parameters()).device
-    return torch.cat([model(**tok(list(texts[i:i + batch_size]), padding=True, truncation=True, max_length=64, return_tensors="pt").to(dev)).logits.cpu()
-                      for i in range(0, len(texts), batch_size)])
-
 def run_demo(out: str | os.PathLike = "demo_out", # directory for the adapter, merged model and report
              epochs: int = 2, # training epochs for both the baseline and LoRA
              r: int = 8, alpha: float = 16, lr: float = 1e-3, # LoRA rank, scale numerator, peak learning rate
@@ -40,7 +33,7 @@ def run_demo(out: str | os.PathLike = "demo_out", # directory for the adapter, m
     import matplotlib.pyplot as plt
     from ftcourse.core import get_device, seed_everything, load_bundled, env_report, Timer, bootstrap_ci
     from ftcourse.lora import (load_classifier, inject_lora, train_classifier, count_parameters, save_adapter,
-                               load_adapter, merge_lora, smooth, ADAPTER_WEIGHTS)
+                               load_adapter, merge_lora, smooth, classifier_logits, ADAPTER_WEIGHTS)
     out, dev = Path(out), get_device(device)
     out.mkdir(parents=True, exist_ok=True)
     with Timer() as total:
@@ -59,7 +52,7 @@ def run_demo(out: str | os.PathLike = "demo_out", # directory for the adapter, m
         for n, p in probe.named_parameters(): p.requires_grad_(n.startswith(("classifier", "bert.pooler")))
         print("baseline: head only (frozen encoder)")
         h_probe = train_classifier(probe, tok, train, epochs=epochs, lr=lr, seed=seed)
-        probe_correct = _logits(probe, tok, test["text"]).argmax(-1).numpy() == y
+        probe_correct = classifier_logits(probe, tok, test["text"]).argmax(-1).numpy() == y
         res["head only"] = {**_accuracy(probe_correct), "trainable_params": count_parameters(probe)[0], "train_seconds": round(h_probe["seconds"], 1)}
         del probe
 
@@ -68,17 +61,17 @@ def run_demo(out: str | os.PathLike = "demo_out", # directory for the adapter, m
         inject_lora(lora, targets=("query", "value"), r=r, alpha=alpha, trainable=("classifier", "pooler"))
         print(f"LoRA r={r} alpha={alpha} on query/value + head")
         h_lora = train_classifier(lora, tok, train, epochs=epochs, lr=lr, seed=seed)
-        logits = _logits(lora, tok, test["text"])
+        logits = classifier_logits(lora, tok, test["text"])
         lora_correct = logits.argmax(-1).numpy() == y
         res["LoRA"] = {**_accuracy(lora_correct), "trainable_params": count_parameters(lora)[0], "train_seconds": round(h_lora["seconds"], 1)}
         d, dlo, dhi = bootstrap_ci(lora_correct.astype(float) - probe_correct.astype(float))
 
         adir = save_adapter(lora, out / "adapter", base_model=model)
         reloaded = load_adapter(load_classifier(model, labels, dev)[0], adir)
-        reload_diff = (_logits(reloaded, tok, test["text"]) - logits).abs().max().item()
+        reload_diff = (classifier_logits(reloaded, tok, test["text"]) - logits).abs().max().item()
         del reloaded
         merge_lora(lora)
-        merged_diff = (_logits(lora, tok, test["text"]) - logits).abs().max().item()
+        merged_diff = (classifier_logits(lora, tok, test["text"]) - logits).abs().max().item()
         if merged_diff > 1e-4 or reload_diff > 1e-5:
             raise RuntimeError(f"verification failed: merged vs unmerged {merged_diff:.2e}, reloaded vs trained {reload_diff:.2e}")
 

@@ -18,7 +18,7 @@ from .core import Timer, model_path
 # %% auto #0
 __all__ = ['ADAPTER_WEIGHTS', 'ADAPTER_CONFIG', 'lora_delta', 'lora_param_count', 'LoRALinear', 'inject_lora', 'lora_layers',
            'merge_lora', 'unmerge_lora', 'count_parameters', 'load_classifier', 'adapter_state_dict', 'save_adapter',
-           'load_adapter', 'to_peft', 'train_classifier', 'predict_classifier', 'smooth']
+           'load_adapter', 'to_peft', 'train_classifier', 'classifier_logits', 'predict_classifier', 'smooth']
 
 # %% ../nbs/04_lora.ipynb #92926bcd
 def lora_delta(A: Tensor, # (r, k) down-projection, random init
@@ -254,17 +254,19 @@ def train_classifier(model: nn.Module, # a sequence classifier; only parameters 
     return hist | {"seconds": t.seconds}
 
 @torch.no_grad()
-def predict_classifier(model: nn.Module, tokenizer, texts, # the texts to classify
-                       batch_size: int = 128, max_length: int = 64) -> np.ndarray: # predicted label ids
-    "Predicted label ids for `texts`, in eval mode."
+def classifier_logits(model: nn.Module, tokenizer, texts, # the texts to classify
+                      batch_size: int = 128, max_length: int = 64) -> Tensor: # (len(texts), num_labels) on the CPU
+    "Logits of a sequence classifier for `texts`, computed in eval mode, batch by batch."
     was, device = model.training, next(model.parameters()).device
     model.eval()
-    preds = []
-    for i in range(0, len(texts), batch_size):
-        enc = tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
-        preds.append(model(**enc).logits.argmax(-1).cpu())
+    out = [model(**tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True, max_length=max_length,
+                             return_tensors="pt").to(device)).logits.cpu() for i in range(0, len(texts), batch_size)]
     model.train(was)
-    return torch.cat(preds).numpy() if preds else np.zeros(0, dtype=int)
+    return torch.cat(out) if out else torch.zeros(0, model.config.num_labels)
+
+def predict_classifier(model: nn.Module, tokenizer, texts, **kwargs) -> np.ndarray: # predicted label ids
+    "Predicted label ids for `texts` (the argmax of `classifier_logits`)."
+    return classifier_logits(model, tokenizer, texts, **kwargs).argmax(-1).numpy()
 
 def smooth(values, window: int = 20) -> np.ndarray:
     "Moving average of `values` over `window` steps (for loss curves)."
