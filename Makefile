@@ -40,8 +40,9 @@ sync-check: env
 	  || (echo "sync-check: nbdev-export created untracked modules:"; git status --porcelain -- ftcourse; exit 1)
 
 ## Every lesson executes, offline, on CPU (short paths; `make lessons FLAGS=slow` runs full budgets).
+## Two notebooks at once with one thread each: more threads than cores slows PyTorch down many times over.
 lessons: env
-	cd nbs && ../$(BIN)/nbdev-test --n-workers 2 --timing $(if $(FLAGS),--flags $(FLAGS),)
+	cd nbs && OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 ../$(BIN)/nbdev-test --n-workers 2 --timing $(if $(FLAGS),--flags $(FLAGS),)
 
 ## pytest: library API, CLI, demo, grading pipeline, assets, docs site in a real browser.
 pytest: env browser
