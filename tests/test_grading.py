@@ -1,6 +1,6 @@
 """The grading pipeline for real: release in sync, reference = full marks, blank = zero, wrong
 implementations caught part by part, hostile submissions graded without crashing, and the self-check."""
-import copy, json, os, re, shutil, subprocess, sys
+import copy, json, os, re, runpy, shutil, subprocess, sys
 from pathlib import Path
 import nbformat
 import pytest
@@ -34,9 +34,19 @@ def test_release_is_in_sync_with_source(assignment, tmp_path):
             f"{committed} is out of date: run `nbgrader generate_assignment {assignment} --force` and `nbdev-clean --fname exercises`"
 
 
-def variant(tmp_path: Path, name: str, edits: dict, tests: dict | None = None) -> Path:
+def wrong_cases(assignment: str) -> dict:
+    "tests/wrong/<assignment>.py: {part: {name: edits}}, the wrong implementations each part must catch."
+    path = Path(__file__).parent / "wrong" / f"{assignment}.py"
+    assert path.exists(), f"{path} missing: every assignment lists wrong implementations its tests must catch"
+    return runpy.run_path(str(path))["WRONG"]
+
+
+CASES = [(a, part, name) for a in ASSIGNMENTS for part, vs in wrong_cases(a).items() for name in vs]
+
+
+def variant(tmp_path: Path, name: str, edits: dict, tests: dict | None = None, assignment: str = "04_lora") -> Path:
     "The reference solution with solution regions of some cells replaced ({grade_id: code or [code per region]})."
-    nb = nbformat.read(SOLUTIONS / "04_lora" / NB, 4)
+    nb = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", 4)
     for c in nb.cells:
         gid = c.metadata.get("nbgrader", {}).get("grade_id")
         if gid in edits:
@@ -53,41 +63,24 @@ def variant(tmp_path: Path, name: str, edits: dict, tests: dict | None = None) -
     return p
 
 
-# Three or more plausible wrong implementations of each graded part.
-WRONG = {
-    "p1": {"no_1_over_r": {"p1_solution": "return alpha * B @ A"},
-           "divides_by_k": {"p1_solution": "return (alpha / A.shape[1]) * B @ A"},
-           "r_over_alpha": {"p1_solution": "return (A.shape[0] / alpha) * B @ A"},
-           "count_dk": {"p1_solution": ["return (alpha / A.shape[0]) * B @ A", "return d * k"]}},
-    "p2": {"b_random": {"p2_solution": "A = (torch.rand(r, in_features, generator=generator) * 2 - 1) / math.sqrt(in_features)\nreturn A, torch.randn(out_features, r) * 0.01"},
-           "swapped": {"p2_solution": "return torch.zeros(r, in_features), torch.randn(out_features, r, generator=generator)"},
-           "normal_std1": {"p2_solution": "return torch.randn(r, in_features, generator=generator), torch.zeros(out_features, r)"},
-           "no_rank_check": {"p2_solution": "bound = 1 / math.sqrt(in_features)\nreturn (torch.rand(max(r, 1), in_features, generator=generator) * 2 - 1) * bound, torch.zeros(out_features, max(r, 1))"}},
-    "p3": {"forms_BA": {"p3_solution": "return F.linear(x, W + (alpha / A.shape[0]) * B @ A, b)"},
-           "no_scale": {"p3_solution": "return F.linear(x, W, b) + F.linear(F.linear(x, A), B)"},
-           "drops_bias": {"p3_solution": "return x @ W.T + (alpha / A.shape[0]) * (x @ A.T) @ B.T"},
-           "alpha_only": {"p3_solution": "return F.linear(x, W, b) + alpha * F.linear(F.linear(x, A), B)"}},
-    "p4": {"unmerge_adds": {"p4_solution": ["return W + lora_delta(A, B, alpha)", "return W_merged + lora_delta(A, B, alpha)"]},
-           "in_place": {"p4_solution": ["W += lora_delta(A, B, alpha)\nreturn W", "W_merged -= lora_delta(A, B, alpha)\nreturn W_merged"]},
-           "no_scale": {"p4_solution": ["return W + B @ A", "return W_merged - B @ A"]}},
-    "p5": {"unchanged": {"p5_solution": "LoRALinear = BuggyLoRALinear"},
-           "r_over_alpha": {"p5_solution": "class LoRALinear(BuggyLoRALinear):\n    def __init__(self, base, r=8, alpha=16):\n        super().__init__(base, r, alpha)\n        self.scale = r / alpha"},
-           "forward_only": {"p5_solution": "class LoRALinear(BuggyLoRALinear):\n    def forward(self, x):\n        return self.base(x) + (self.alpha / self.r) * (x @ self.lora_A.T) @ self.lora_B.T"}},
-}
+_GRADED: dict = {}
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    "One parallel autograde run over the reference, the blank release, every wrong variant and hostile submissions."
-    tmp = tmp_path_factory.mktemp("subs")
-    subs = {"reference": SOLUTIONS / "04_lora" / NB, "blank": EXERCISES / "04_lora" / NB}
-    for part, variants in WRONG.items():
-        for name, edits in variants.items():
-            subs[f"{part}-{name}"] = variant(tmp, f"{part}-{name}", edits)
-    subs["looper"] = variant(tmp, "looper", {"p3_solution": "while True:\n    pass"})
-    subs["crasher"] = variant(tmp, "crasher", {"p4_solution": ["import os\nos._exit(1)", "return W_merged"]})
-    subs["tamperer"] = variant(tmp, "tamperer", WRONG["p1"]["no_1_over_r"], tests={"p1_visible": "pass", "p1_hidden": "pass"})
-    return autograde("04_lora", subs, solutions=SOLUTIONS, workers=2, timeout=15)
+def graded(assignment: str, tmp_path_factory) -> dict:
+    "One parallel autograde run per assignment over the reference, the blank release and every wrong variant (cached)."
+    if assignment not in _GRADED:
+        tmp = tmp_path_factory.mktemp(f"subs-{assignment}")
+        nb = f"{assignment}.ipynb"
+        subs = {"reference": SOLUTIONS / assignment / nb, "blank": EXERCISES / assignment / nb}
+        for part, variants in wrong_cases(assignment).items():
+            for name, edits in variants.items():
+                subs[f"{part}-{name}"] = variant(tmp, f"{part}-{name}", edits, assignment=assignment)
+        if assignment == "04_lora":   # hostile submissions, once
+            subs["looper"] = variant(tmp, "looper", {"p3_solution": "while True:\n    pass"})
+            subs["crasher"] = variant(tmp, "crasher", {"p4_solution": ["import os\nos._exit(1)", "return W_merged"]})
+            subs["tamperer"] = variant(tmp, "tamperer", {"p1_solution": "return alpha * B @ A"}, tests={"p1_visible": "pass", "p1_hidden": "pass"})
+        _GRADED[assignment] = autograde(assignment, subs, solutions=SOLUTIONS, workers=2, timeout=30)
+    return _GRADED[assignment]
 
 
 def part_score(result, part):
@@ -98,27 +91,31 @@ def part_max(result, part):
     return sum(m for gid, (s, m) in result["parts"].items() if gid.startswith(part + "_"))
 
 
-def test_reference_full_marks_blank_zero(graded):
-    ref = graded["reference"]
-    assert ref["max_score"] >= 15 and ref["score"] == ref["max_score"]
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_full_marks_blank_zero(assignment, tmp_path_factory):
+    g = graded(assignment, tmp_path_factory)
+    ref = g["reference"]
+    assert ref["error"] is None and ref["max_score"] >= 10 and ref["score"] == ref["max_score"]
     assert len({gid.split("_")[0] for gid in ref["parts"]}) >= 4
-    assert graded["blank"]["score"] == 0
+    assert g["blank"]["score"] == 0
 
 
-@pytest.mark.parametrize("part,name", [(p, n) for p, vs in WRONG.items() for n in vs])
-def test_wrong_implementation_is_caught(graded, part, name):
-    r = graded[f"{part}-{name}"]
+@pytest.mark.parametrize("assignment,part,name", CASES)
+def test_wrong_implementation_is_caught(assignment, part, name, tmp_path_factory):
+    g = graded(assignment, tmp_path_factory)
+    r = g[f"{part}-{name}"]
     assert r["error"] is None
-    assert part_score(r, part) < part_max(r, part), f"{part}-{name} scored full marks on {part}"
-    assert r["score"] < graded["reference"]["score"]
+    assert part_score(r, part) < part_max(r, part), f"{assignment} {part}-{name} scored full marks on {part}"
+    assert r["score"] < g["reference"]["score"]
 
 
-def test_hostile_submissions_are_graded(graded):
-    ref = graded["reference"]
-    loop = graded["looper"]
+def test_hostile_submissions_are_graded(tmp_path_factory):
+    g = graded("04_lora", tmp_path_factory)
+    ref = g["reference"]
+    loop = g["looper"]
     assert part_score(loop, "p3") == 0 and part_score(loop, "p1") == part_max(ref, "p1")   # a timeout costs that part only
-    assert graded["crasher"]["score"] < ref["score"]                                          # a dead kernel: graded, not fatal
-    tam = graded["tamperer"]
+    assert g["crasher"]["score"] < ref["score"]                                              # a dead kernel: graded, not fatal
+    tam = g["tamperer"]
     assert part_score(tam, "p1") == 0 and part_score(tam, "p2") == part_max(ref, "p2")     # edited tests were restored
 
 
@@ -146,7 +143,7 @@ def test_self_check_reference_and_blank():
 
 
 def test_self_check_points_at_the_failing_part(tmp_path):
-    rep = self_check(variant(tmp_path, "w", WRONG["p3"]["no_scale"]))
+    rep = self_check(variant(tmp_path, "w", wrong_cases("04_lora")["p3"]["no_scale"]))
     status = {p.grade_id: p.status for p in rep.parts}
     assert status["p3_visible"] == "failed" and status["p1_visible"] == status["p4_visible"] == "passed"
     assert "alpha/r" in next(p.message for p in rep.parts if p.grade_id == "p3_visible")
