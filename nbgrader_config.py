@@ -14,6 +14,7 @@ root = Path(__file__).resolve().parent
 c.CourseDirectory.root = str(root)
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
+(root / ".nbgrader").mkdir(exist_ok=True)   # git-ignored; sqlite does not create the folder
 c.CourseDirectory.db_url = f"sqlite:///{root / '.nbgrader' / 'gradebook.db'}"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ExecutePreprocessor.timeout = 60

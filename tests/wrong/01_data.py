@@ -1,0 +1,135 @@
+"""Wrong implementations of assignment 01_data, part by part: each must lose points on its part.
+
+{part: {variant name: {grade_id: code, or a list of codes for the solution regions in order}}}"""
+
+_P1 = """ids = list(prompt_ids) + list(completion_ids) + [eos_id]
+labels = {labels}
+ids, labels = ids[:max_length], labels[:max_length]
+return {{"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}}"""
+
+_P2 = """L = max(len(e["input_ids"]) for e in examples)
+out = {{"input_ids": [], "attention_mask": [], "labels": []}}
+for e in examples:
+    n = L - len(e["input_ids"])
+    out["input_ids"].append({ids})
+    out["attention_mask"].append({mask})
+    out["labels"].append({labels})
+return {{k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}}"""
+
+_P3 = """uniq = sorted(set(groups), key=repr)
+if len(uniq) < 2:
+    raise ValueError("need at least 2 groups")
+k = {k}
+test_groups = set({choose})
+train = [i for i, g in enumerate(groups) if g not in test_groups]
+test = [i for i, g in enumerate(groups) if g in test_groups]
+return train, test"""
+
+_P4 = """rows = [[]]
+for s in sequences:
+    if len(s) > max_length:
+        raise ValueError("too long")
+    if sum(len(x) for x in rows[-1]) + len(s) > max_length:
+        rows.append([])
+    rows[-1].append(list(s))
+rows = [r for r in rows if r]
+out = {{"input_ids": [], "labels": [], "position_ids": []}}
+for r in rows:
+    ids = [t for s in r for t in s]
+    labels = {labels}
+    pos = {pos}
+    n = max_length - len(ids)
+    out["input_ids"].append(ids + [pad_id] * n)
+    out["labels"].append(labels + [{label_pad}] * n)
+    out["position_ids"].append(pos + list(range(n)))
+return {{k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}}"""
+
+_P5 = """def grams(t):
+    t = {norm}
+    if not t:
+        return set()
+    if len(t) < n:
+        return {{t}}
+    return {grams}
+sets = [grams(t) for t in texts]
+out = []
+for i in range(len(sets)):
+    for j in range(i + 1, len(sets)):
+        a, b = sets[i], sets[j]
+        if {cond}:
+            out.append((i, j))
+return out"""
+
+_NORM = 're.sub(r"\\s+", " ", t.lower()).strip()'
+_GRAMS = "{t[k:k + n] for k in range(len(t) - n + 1)}"
+_COND = "a and b and len(a & b) / len(a | b) >= threshold"
+
+WRONG = {
+    "p1": {
+        "off_by_one": {"p1_solution": _P1.format(labels="[-100] * (len(prompt_ids) + 1) + list(completion_ids)[1:] + [eos_id]")},
+        "masks_answer": {"p1_solution": _P1.format(labels="list(prompt_ids) + [-100] * len(completion_ids) + [-100]")},
+        "eos_masked": {"p1_solution": _P1.format(labels="[-100] * len(prompt_ids) + list(completion_ids) + [-100]")},
+        "no_eos": {"p1_solution": """ids = (list(prompt_ids) + list(completion_ids))[:max_length]
+labels = ([-100] * len(prompt_ids) + list(completion_ids))[:max_length]
+return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}"""},
+        "truncates_left": {"p1_solution": """ids = list(prompt_ids) + list(completion_ids) + [eos_id]
+labels = [-100] * len(prompt_ids) + list(completion_ids) + [eos_id]
+ids, labels = ids[-max_length:], labels[-max_length:]
+return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}"""},
+        "masks_by_value": {"p1_solution": """ids = (list(prompt_ids) + list(completion_ids) + [eos_id])[:max_length]
+labels = [-100 if t in prompt_ids else t for t in ids]
+return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}"""},
+    },
+    "p2": {
+        "labels_padded_with_pad_id": {"p2_solution": _P2.format(ids='list(e["input_ids"]) + [pad_id] * n', mask='list(e["attention_mask"]) + [0] * n', labels='list(e["labels"]) + [pad_id] * n')},
+        "left_padding": {"p2_solution": _P2.format(ids='[pad_id] * n + list(e["input_ids"])', mask='[0] * n + list(e["attention_mask"])', labels='[-100] * n + list(e["labels"])')},
+        "mask_all_ones": {"p2_solution": _P2.format(ids='list(e["input_ids"]) + [pad_id] * n', mask='[1] * L', labels='list(e["labels"]) + [-100] * n')},
+        "labels_from_input_ids": {"p2_solution": _P2.format(ids='list(e["input_ids"]) + [pad_id] * n', mask='list(e["attention_mask"]) + [0] * n', labels='list(e["input_ids"]) + [-100] * n')},
+    },
+    "p3": {
+        "row_level_random": {"p3_solution": """idx = list(range(len(groups)))
+random.Random(seed).shuffle(idx)
+n_test = max(1, round(test_fraction * len(groups)))
+return sorted(idx[n_test:]), sorted(idx[:n_test])"""},
+        "ignores_seed": {"p3_solution": _P3.format(k="min(max(round(test_fraction * len(uniq)), 1), len(uniq) - 1)", choose="uniq[:k]")},
+        "fraction_of_rows": {"p3_solution": _P3.format(k="min(max(round(test_fraction * len(groups)), 1), len(uniq) - 1)", choose="random.Random(seed).sample(uniq, k)")},
+        "split_inside_groups": {"p3_solution": """uniq = sorted(set(groups), key=repr)
+if len(uniq) < 2:
+    raise ValueError("need at least 2 groups")
+k = min(max(round(test_fraction * len(uniq)), 1), len(uniq) - 1)
+test_groups = set(random.Random(seed).sample(uniq, k))
+test = [i for i, g in enumerate(groups) if g in test_groups]
+rng = random.Random(seed)
+for i, g in enumerate(groups):
+    if g not in test_groups and rng.random() < 0.05:
+        test.append(i)
+test = sorted(test)
+train = [i for i in range(len(groups)) if i not in set(test)]
+return train, test"""},
+    },
+    "p4": {
+        "positions_do_not_restart": {"p4_solution": _P4.format(labels="[l for s in r for l in ([-100] + s[1:])]", pos="list(range(len(ids)))", label_pad="-100")},
+        "no_boundary_mask": {"p4_solution": _P4.format(labels="list(ids)", pos="[p for s in r for p in range(len(s))]", label_pad="-100")},
+        "pads_labelled": {"p4_solution": _P4.format(labels="[l for s in r for l in ([-100] + s[1:])]", pos="[p for s in r for p in range(len(s))]", label_pad="pad_id")},
+        "splits_sequences": {"p4_solution": """flat_ids, flat_labels, flat_pos = [], [], []
+for s in sequences:
+    if len(s) > max_length:
+        raise ValueError("too long")
+    flat_ids += list(s); flat_labels += [-100] + list(s[1:]); flat_pos += list(range(len(s)))
+out = {"input_ids": [], "labels": [], "position_ids": []}
+for k in range(0, len(flat_ids), max_length):
+    ids, labels, pos = flat_ids[k:k + max_length], flat_labels[k:k + max_length], flat_pos[k:k + max_length]
+    n = max_length - len(ids)
+    out["input_ids"].append(ids + [pad_id] * n)
+    out["labels"].append(labels + [-100] * n)
+    out["position_ids"].append(pos + list(range(n)))
+return {k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}"""},
+    },
+    "p5": {
+        "no_normalization": {"p5_solution": _P5.format(norm="t", grams=_GRAMS, cond=_COND)},
+        "strictly_greater": {"p5_solution": _P5.format(norm=_NORM, grams=_GRAMS, cond="a and b and len(a & b) / len(a | b) > threshold")},
+        "containment": {"p5_solution": _P5.format(norm=_NORM, grams=_GRAMS, cond="a and b and len(a & b) / min(len(a), len(b)) >= threshold")},
+        "word_shingles": {"p5_solution": _P5.format(norm=_NORM, grams="set(t.split())", cond=_COND)},
+        "empty_texts_match": {"p5_solution": _P5.format(norm=_NORM, grams=_GRAMS, cond="(len(a & b) / len(a | b) if (a or b) else 1.0) >= threshold")},
+    },
+}
