@@ -61,7 +61,7 @@ grading: env
 	$(BIN)/python -m pytest -q -ra tests/test_grading.py
 
 bench: env
-	$(BIN)/python bench/lora_vs_peft.py
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 ## Rebuild the shipped assets (needs Debian's wordnet-base for the data).
 data: env
