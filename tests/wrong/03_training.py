@@ -1,0 +1,95 @@
+"""Wrong implementations of assignment 03_training, part by part: each must lose points on its part.
+
+{part: {variant name: {grade_id: code, or a list of codes for the solution regions in order}}}"""
+
+_P2_HEAD = "def accumulate_and_step(model, optimizer, batches, accum, loss_fn):\n    steps = 0\n"
+
+WRONG = {
+    "p1": {"warmup_from_zero": {"p1_solution": "if step < warmup_steps:\n    return peak_lr * step / warmup_steps\n"
+                                "progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))\n"
+                                "return float(min_lr + (peak_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress)))"},
+           "ignores_min_lr": {"p1_solution": "if step < warmup_steps:\n    return peak_lr * (step + 1) / warmup_steps\n"
+                              "progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))\n"
+                              "return float(peak_lr * 0.5 * (1 + math.cos(math.pi * progress)))"},
+           "progress_over_total": {"p1_solution": "if step < warmup_steps:\n    return peak_lr * (step + 1) / warmup_steps\n"
+                                   "progress = min(1.0, step / total_steps)\n"
+                                   "return float(min_lr + (peak_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress)))"},
+           "not_clipped": {"p1_solution": "if step < warmup_steps:\n    return peak_lr * (step + 1) / warmup_steps\n"
+                           "progress = (step - warmup_steps) / (total_steps - warmup_steps)\n"
+                           "return float(min_lr + (peak_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress)))"},
+           "linear_decay": {"p1_solution": "if step < warmup_steps:\n    return peak_lr * (step + 1) / warmup_steps\n"
+                            "progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))\n"
+                            "return float(min_lr + (peak_lr - min_lr) * (1 - progress))"}},
+    "p2": {"unchanged": {"p2_solution": "accumulate_and_step = buggy_accumulate_and_step"},
+           "tail_divided_by_accum": {"p2_solution": _P2_HEAD +
+               "    optimizer.zero_grad()\n    for i, batch in enumerate(batches):\n        (loss_fn(model, batch) / accum).backward()\n"
+               "        if (i + 1) % accum == 0 or i + 1 == len(batches):\n            optimizer.step(); optimizer.zero_grad(); steps += 1\n    return steps"},
+           "no_initial_zero_grad": {"p2_solution": _P2_HEAD +
+               "    for s in range(0, len(batches), accum):\n        group = batches[s:s + accum]\n"
+               "        for batch in group:\n            (loss_fn(model, batch) / len(group)).backward()\n"
+               "        optimizer.step(); optimizer.zero_grad(); steps += 1\n    return steps"},
+           "no_division": {"p2_solution": _P2_HEAD +
+               "    optimizer.zero_grad()\n    for s in range(0, len(batches), accum):\n        for batch in batches[s:s + accum]:\n"
+               "            loss_fn(model, batch).backward()\n        optimizer.step(); optimizer.zero_grad(); steps += 1\n    return steps"},
+           "never_zeroed_between_steps": {"p2_solution": _P2_HEAD +
+               "    optimizer.zero_grad()\n    for s in range(0, len(batches), accum):\n        group = batches[s:s + accum]\n"
+               "        for batch in group:\n            (loss_fn(model, batch) / len(group)).backward()\n"
+               "        optimizer.step(); steps += 1\n    return steps"}},
+    "p3": {"clip_before_unscale": {"p3_solution": "params = [p for g in optimizer.param_groups for p in g['params'] if p.grad is not None]\n"
+                                   "norm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()\nscaler.unscale_(optimizer)\n"
+                                   "scale = scaler.get_scale()\nscaler.step(optimizer)\nscaler.update()\nreturn norm, scaler.get_scale() >= scale"},
+           "no_unscale": {"p3_solution": "params = [p for g in optimizer.param_groups for p in g['params'] if p.grad is not None]\n"
+                          "norm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()\n"
+                          "scale = scaler.get_scale()\nscaler.step(optimizer)\nscaler.update()\nreturn norm, scaler.get_scale() >= scale"},
+           "norm_after_clipping": {"p3_solution": "params = [p for g in optimizer.param_groups for p in g['params'] if p.grad is not None]\n"
+                                   "scaler.unscale_(optimizer)\ntorch.nn.utils.clip_grad_norm_(params, max_norm)\n"
+                                   "norm = torch.cat([p.grad.flatten() for p in params]).norm().item()\n"
+                                   "scale = scaler.get_scale()\nscaler.step(optimizer)\nscaler.update()\nreturn norm, scaler.get_scale() >= scale"},
+           "plain_step_no_skip": {"p3_solution": "params = [p for g in optimizer.param_groups for p in g['params'] if p.grad is not None]\n"
+                                  "scaler.unscale_(optimizer)\nnorm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()\n"
+                                  "optimizer.step()\nscaler.update()\nreturn norm, True"},
+           "always_stepped": {"p3_solution": "params = [p for g in optimizer.param_groups for p in g['params'] if p.grad is not None]\n"
+                              "scaler.unscale_(optimizer)\nnorm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()\n"
+                              "scaler.step(optimizer)\nscaler.update()\nreturn norm, True"}},
+    "p4": {"no_rng": {"p4_solution": ["torch.save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'step': step}, f'{path}.tmp')\n"
+                                      "os.replace(f'{path}.tmp', path)",
+                                      "s = torch.load(path, weights_only=False)\nmodel.load_state_dict(s['model'])\n"
+                                      "optimizer.load_state_dict(s['optimizer'])\nreturn s['step']"]},
+           "torch_rng_only": {"p4_solution": ["torch.save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'step': step, "
+                                              "'rng': torch.get_rng_state()}, f'{path}.tmp')\nos.replace(f'{path}.tmp', path)",
+                                              "s = torch.load(path, weights_only=False)\nmodel.load_state_dict(s['model'])\n"
+                                              "optimizer.load_state_dict(s['optimizer'])\ntorch.set_rng_state(s['rng'])\nreturn s['step']"]},
+           "no_optimizer": {"p4_solution": ["torch.save({'model': model.state_dict(), 'step': step, 'rng': (torch.get_rng_state(), "
+                                            "random.getstate(), np.random.get_state())}, f'{path}.tmp')\nos.replace(f'{path}.tmp', path)",
+                                            "s = torch.load(path, weights_only=False)\nmodel.load_state_dict(s['model'])\n"
+                                            "torch.set_rng_state(s['rng'][0]); random.setstate(s['rng'][1]); np.random.set_state(s['rng'][2])\n"
+                                            "return s['step']"]},
+           "not_atomic": {"p4_solution": ["torch.save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'step': step, "
+                                          "'rng': (torch.get_rng_state(), random.getstate(), np.random.get_state())}, path)",
+                                          "s = torch.load(path, weights_only=False)\nmodel.load_state_dict(s['model'])\n"
+                                          "optimizer.load_state_dict(s['optimizer'])\n"
+                                          "torch.set_rng_state(s['rng'][0]); random.setstate(s['rng'][1]); np.random.set_state(s['rng'][2])\n"
+                                          "return s['step']"]},
+           "tmp_left_behind": {"p4_solution": ["torch.save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'step': step, "
+                                               "'rng': (torch.get_rng_state(), random.getstate(), np.random.get_state())}, f'{path}.tmp')\n"
+                                               "import shutil; shutil.copy(f'{path}.tmp', path)",
+                                               "s = torch.load(path, weights_only=False)\nmodel.load_state_dict(s['model'])\n"
+                                               "optimizer.load_state_dict(s['optimizer'])\n"
+                                               "torch.set_rng_state(s['rng'][0]); random.setstate(s['rng'][1]); np.random.set_state(s['rng'][2])\n"
+                                               "return s['step']"]}},
+    "p5": {"strict_patience_plus_one": {"p5_solution": "best, bad = None, 0\nfor v in values:\n"
+                                        "    if v == v and (best is None or (v > best + min_delta if greater_is_better else v < best - min_delta)):\n"
+                                        "        best, bad = v, 0\n    else:\n        bad += 1\nreturn bad > patience"},
+           "ignores_min_delta": {"p5_solution": "best, bad = None, 0\nfor v in values:\n"
+                                 "    if v == v and (best is None or (v > best if greater_is_better else v < best)):\n"
+                                 "        best, bad = v, 0\n    else:\n        bad += 1\nreturn len(values) > patience and bad >= patience"},
+           "compares_to_previous": {"p5_solution": "if len(values) <= patience:\n    return False\n"
+                                    "tail = values[-patience - 1:]\nbetter = lambda a, b: a > b + min_delta if greater_is_better else a < b - min_delta\n"
+                                    "return not any(better(tail[i + 1], tail[i]) for i in range(patience))"},
+           "nan_is_best": {"p5_solution": "best, bad = None, 0\nfor v in values:\n"
+                           "    if best is None or (v > best + min_delta if greater_is_better else v < best - min_delta):\n"
+                           "        best, bad = v, 0\n    else:\n        bad += 1\nreturn len(values) > patience and bad >= patience"},
+           "always_minimises": {"p5_solution": "best, bad = None, 0\nfor v in values:\n"
+                                "    if v == v and (best is None or v < best - min_delta):\n"
+                                "        best, bad = v, 0\n    else:\n        bad += 1\nreturn len(values) > patience and bad >= patience"}},
+}
