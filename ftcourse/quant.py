@@ -525,7 +525,7 @@ def measure_training_memory(model: nn.Module, # a model in training set-up (trai
                             steps: int = 2, # training steps (the first creates the optimizer states)
                             optimizer=torch.optim.AdamW, # optimizer class
                            ) -> int: # peak bytes, weights included
-    "Peak memory of real training steps: CUDA's allocator peak on a GPU, else `TensorMemoryTracker` plus the model's own bytes."
+    "Peak memory of real training steps (they update the model's trainable weights): CUDA's allocator peak on a GPU, else `TensorMemoryTracker` plus the model's own bytes."
     params = [p for p in model.parameters() if p.requires_grad]
     opt = optimizer(params, lr=1e-5)
     model.train()
