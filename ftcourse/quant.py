@@ -6,13 +6,13 @@ Docs: https://ftcourse.github.io/ftcourse/qlora.html.md"""
 
 # %% ../nbs/05_qlora.ipynb #01287b12
 from __future__ import annotations
-import math, os
+import functools, math, os
 from dataclasses import dataclass, field, asdict
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from .core import model_path
-from .lora import lora_delta
+from .lora import lora_delta, _matches
 
 # %% auto #0
 __all__ = ['NF4_OFFSET', 'BYTES_PER_ELEMENT', 'OPTIMIZER_STATE_BYTES', 'NF4_BITS', 'absmax_quantize', 'absmax_dequantize',
@@ -80,12 +80,16 @@ def blockwise_dequantize(codes: Tensor, scale: Tensor, shape) -> Tensor:
 # %% ../nbs/05_qlora.ipynb #a7e1a0c3
 NF4_OFFSET = 0.5 * (31 / 32 + 29 / 30)   # ≈ 0.9677: the outermost quantile, half a bin from 1 for 16 and for 15 bins
 
-def nf4_levels(offset: float = NF4_OFFSET, # probability of the largest quantile before scaling
-              ) -> Tensor: # (16,) float32, sorted, from -1 to 1, with an exact 0
-    "The 16 NF4 levels: quantiles of N(0, 1), 8 positive and 7 negative plus zero, scaled to [-1, 1]."
+@functools.lru_cache(maxsize=8)   # dequantization looks the levels up on every forward pass
+def _nf4_levels(offset: float) -> Tensor:
     q = lambda n: torch.special.ndtri(torch.linspace(offset, 0.5, n, dtype=torch.float64)[:-1])
     v = torch.cat([-q(8), torch.zeros(1, dtype=torch.float64), q(9)])   # 7 negative, 0, 8 positive
     return (v / v.abs().max()).sort().values.float()
+
+def nf4_levels(offset: float = NF4_OFFSET, # probability of the largest quantile before scaling
+              ) -> Tensor: # (16,) float32, sorted, from -1 to 1, with an exact 0
+    "The 16 NF4 levels: quantiles of N(0, 1), 8 positive and 7 negative plus zero, scaled to [-1, 1]."
+    return _nf4_levels(float(offset)).clone()
 
 # %% ../nbs/05_qlora.ipynb #01d16eff
 def quantize_to_levels(x: Tensor, # values, any shape
@@ -125,14 +129,18 @@ def unpack_4bit(packed: Tensor) -> Tensor:
     return torch.stack([packed >> 4, packed & 0x0F], dim=-1).reshape(-1)
 
 # %% ../nbs/05_qlora.ipynb #ceec6321
-def dynamic_levels() -> Tensor: # (256,) float32, sorted
-    "The signed dynamic 8-bit code used for double quantization: decades 1e-6..1, 2^k midpoints each, ±, plus 0 and 1."
+@functools.lru_cache(maxsize=1)
+def _dynamic_levels() -> Tensor:
     vals = [0.0, 1.0]
     for k in range(7):
         edges = torch.linspace(0.1, 1, 2 ** k + 1, dtype=torch.float32)
         mids = (edges[:-1] + edges[1:]) / 2
         vals += (mids * 10.0 ** (k - 6)).tolist() + (mids * -(10.0 ** (k - 6))).tolist()
     return torch.tensor(sorted(vals), dtype=torch.float32)
+
+def dynamic_levels() -> Tensor: # (256,) float32, sorted
+    "The signed dynamic 8-bit code used for double quantization: decades 1e-6..1, 2^k midpoints each, ±, plus 0 and 1."
+    return _dynamic_levels().clone()
 
 @dataclass
 class NF4Tensor:
@@ -267,8 +275,9 @@ class QLoRALinear(nn.Module):
 
     def extra_repr(self): return f"r={self.r}, alpha={self.alpha}"
 
-def _suffix_match(name: str, suffixes) -> bool:
-    return any(name == s or name.endswith("." + s) for s in suffixes)
+def _within(name: str, modules) -> bool:
+    "True when module `name` is one of `modules` (matched by name suffix) or sits inside one."
+    return any(_matches(name, [m]) or f".{m}." in f".{name}." for m in modules)
 
 def quantize_linears(model: nn.Module, # a PyTorch model, modified in place
                      skip=("lm_head", "classifier", "score", "pooler"), # module-name suffixes to keep in full precision (heads)
@@ -276,7 +285,7 @@ def quantize_linears(model: nn.Module, # a PyTorch model, modified in place
                     ) -> nn.Module:
     "Replace every `nn.Linear` (except `skip`) by an `NF4Linear`, and freeze the model."
     skip = (skip,) if isinstance(skip, str) else tuple(skip)
-    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and not any(_suffix_match(n, [s]) or f".{s}." in f".{n}." for s in skip)]
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and not _within(n, skip)]
     for n in names:
         parent, _, child = n.rpartition(".")
         setattr(model.get_submodule(parent), child, NF4Linear(getattr(model.get_submodule(parent), child), blocksize, double_quant))
@@ -290,14 +299,14 @@ def add_qlora(model: nn.Module, # a model after `quantize_linears`
              ) -> nn.Module:
     "Wrap the targeted `NF4Linear` layers in `QLoRALinear`; only adapters (and `trainable` modules) train."
     targets = (targets,) if isinstance(targets, str) else tuple(targets)
-    names = [n for n, m in model.named_modules() if isinstance(m, NF4Linear) and _suffix_match(n, targets)]
+    names = [n for n, m in model.named_modules() if isinstance(m, NF4Linear) and _matches(n, targets)]
     if not names: raise ValueError(f"no NF4Linear matches {list(targets)}: call quantize_linears first, or check the names")
     for p in model.parameters(): p.requires_grad_(False)
     for n in names:
         parent, _, child = n.rpartition(".")
         setattr(model.get_submodule(parent), child, QLoRALinear(getattr(model.get_submodule(parent), child), r, alpha, dropout))
     for n, m in model.named_modules():
-        if trainable and _suffix_match(n, trainable):
+        if trainable and _matches(n, trainable):
             for p in m.parameters(): p.requires_grad_(True)
     return model
 
@@ -459,10 +468,10 @@ def training_memory(model, # a transformers config, a model, or a bundled name /
     if dtype not in BYTES_PER_ELEMENT: raise ValueError(f"dtype must be float32, float16 or bfloat16, got {dtype}")
     m = meta_model(model, task, num_labels)
     causal = "CausalLM" in type(m).__name__
-    is_head = lambda n: any(_suffix_match(n, [h]) or f".{h}." in f".{n}." for h in head)
+    is_head = lambda n: _within(n, head)
     linears = {n: mod for n, mod in m.named_modules() if isinstance(mod, nn.Linear) and not is_head(n)}
     targets = None if lora_targets is None else ((lora_targets,) if isinstance(lora_targets, str) else tuple(lora_targets))
-    adapted = {n: mod for n, mod in linears.items() if targets is None or _suffix_match(n, targets)}
+    adapted = {n: mod for n, mod in linears.items() if targets is None or _matches(n, targets)}
     params = {id(p): p for p in m.parameters()}.values()
     n_params = sum(p.numel() for p in params)
     n_quant = sum(mod.weight.numel() for mod in linears.values())
@@ -490,6 +499,8 @@ def training_memory(model, # a transformers config, a model, or a bundled name /
 
 # %% ../nbs/05_qlora.ipynb #d19f5807
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+from torch.multiprocessing.reductions import StorageWeakRef
 
 class TensorMemoryTracker(TorchDispatchMode):
     "Peak bytes of live tensor storage created inside the `with` block, counted op by op (a CPU stand-in for `torch.cuda.max_memory_allocated`)."
@@ -498,8 +509,6 @@ class TensorMemoryTracker(TorchDispatchMode):
         self.live, self.current, self.peak = {}, 0, 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        from torch.utils._pytree import tree_flatten
-        from torch.multiprocessing.reductions import StorageWeakRef
         out = func(*args, **(kwargs or {}))
         for key in [k for k, (ref, _) in self.live.items() if ref.expired()]:
             self.current -= self.live.pop(key)[1]
