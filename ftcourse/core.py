@@ -6,11 +6,16 @@ Docs: https://ftcourse.github.io/ftcourse/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #ff83c37f
 from __future__ import annotations
-import os, sys, time, json, random, platform, statistics
-from contextlib import contextmanager
+import logging, os, sys, time, json, random, platform, warnings
 from pathlib import Path
 import numpy as np
 import torch
+
+# bitsandbytes' CPU backend warns on import that an optional kernel package, fetched from the model hub, is
+# absent; it then uses its built-in kernels, the ones this course measures. The warning says nothing here.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+# PEFT 0.21 still asks transformers 5 for a renamed attribute; the deprecation notice is for PEFT's authors.
+warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 # %% auto #0
 __all__ = ['BUNDLED_MODELS', 'BUNDLED_DATASETS', 'get_device', 'expect_error', 'seed_everything', 'env_report', 'print_env',
