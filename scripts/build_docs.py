@@ -12,6 +12,12 @@ where Quarto writes them (00_core.ipynb -> core.html), which is what nbdev's lin
     .venv/bin/python scripts/build_docs.py               # -> _site/
     .venv/bin/python scripts/build_docs.py --out DIR --strict
 
+The site needs nothing from the network when it is read: smalldocs points maths at KaTeX on a CDN,
+so this script vendors KaTeX from the npm registry at build time (`npm pack katex@KATEX_VERSION`, its
+sha512 checked against the pin below, cached in ~/.cache/ftcourse-docs) into `site_libs/katex/` and
+points every page at it; the notebooks' "Open in Colab" badge image is served from `site_libs/` too.
+Frozen progress bars (widget outputs, tqdm text on stderr) are dropped from the processed notebooks.
+
 Exit status: 0 built, 1 the site has problems (a notebook failed nbdev's processing, prose lost,
 or with --strict broken links), 2 bad set-up (no _quarto.yml, no smalldocs).
 """
@@ -19,6 +25,8 @@ or with --strict broken links), 2 bad set-up (no _quarto.yml, no smalldocs).
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
 import os
 import re
@@ -27,6 +35,7 @@ import sys
 import tempfile
 import time
 import subprocess
+import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
@@ -65,6 +74,8 @@ def _process_one(src: Path, dst: Path) -> int:
         from nbdev.processors import FilterDefaults
 
         serve_drv.main((src, dst, FilterDefaults))
+        if Path(dst).suffix == ".ipynb" and Path(dst).is_file():
+            strip_progress_bars(Path(dst))
     except BaseException as e:  # report every failure, with nbdev's own message
         print(f"{ERR}{type(e).__name__}: {str(e).strip()}", file=sys.stderr)
         return 1
@@ -173,6 +184,96 @@ def process(nbs: Path, stage: Path, workers: int, timeout: float, quiet: bool) -
     return notebooks
 
 
+# ------------------------------------------------------------------ offline assets (KaTeX, the Colab badge)
+
+KATEX_VERSION = "0.16.47"  # npm's katex; the integrity is npm's `dist.integrity` for that version
+KATEX_INTEGRITY = "sha512-Eeo8Ys1doU1z+x8AZsPpQu+p/QcZBI5PeOo7QGQdy2x2m0MU/hYagBbGOmXwr5KVbEfVuWv9LpnQWeehogurjg=="
+KATEX_FILES = ("katex.min.js", "katex.min.css", "contrib/auto-render.min.js", "fonts/")
+CDN_KATEX = re.compile(r"https://cdn\.jsdelivr\.net/npm/katex@[\d.]+/dist")
+COLAB_BADGE_URL = "https://colab.research.google.com/assets/colab-badge.svg"
+# The badge drawn here (117 x 20, the usual badge size): served with the site instead of Colab's own image.
+COLAB_BADGE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" role="img" aria-label="Open in Colab">
+<title>Open in Colab</title>
+<rect width="117" height="20" rx="3" fill="#555"/><rect x="20" width="97" height="20" rx="3" fill="#f9ab00"/>
+<rect x="20" width="6" height="20" fill="#f9ab00"/>
+<circle cx="8" cy="10" r="4.5" fill="none" stroke="#f9ab00" stroke-width="2.2"/>
+<circle cx="13" cy="10" r="4.5" fill="none" stroke="#e8710a" stroke-width="2.2"/>
+<text x="68" y="14" fill="#1a1a1a" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11" text-anchor="middle">Open in Colab</text>
+</svg>
+"""
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ftcourse-docs"
+
+
+def katex_tarball(quiet: bool = False) -> Path:
+    "npm's katex package at the pinned version (downloaded once with `npm pack`, integrity checked every time)."
+    cache = _cache_dir()
+    tgz = cache / f"katex-{KATEX_VERSION}.tgz"
+    if not tgz.is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise DocsError("the docs site renders maths with KaTeX from the npm registry, and `npm` is not installed "
+                            "(Debian: `apt-get install -y --no-install-recommends npm`)")
+        cache.mkdir(parents=True, exist_ok=True)
+        say(f"build_docs: fetching katex@{KATEX_VERSION} with npm pack", quiet)
+        r = subprocess.run([npm, "pack", f"katex@{KATEX_VERSION}", "--pack-destination", str(cache), "--silent"],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode or not tgz.is_file():
+            raise DocsError(f"npm pack katex@{KATEX_VERSION} failed:\n{(r.stdout + r.stderr)[-2000:]}")
+    algo, _, want = KATEX_INTEGRITY.partition("-")
+    got = base64.b64encode(hashlib.new(algo, tgz.read_bytes()).digest()).decode()
+    if got != want:
+        tgz.unlink()
+        raise DocsError(f"{tgz.name}: integrity {algo}-{got} is not the pinned {KATEX_INTEGRITY} (the file was removed; run again)")
+    return tgz
+
+
+def vendor_offline_assets(out: Path, quiet: bool = False) -> None:
+    "KaTeX (js, css, fonts, auto-render) into site_libs/katex/, the Colab badge into site_libs/."
+    dest = out / "site_libs" / "katex"
+    with tarfile.open(katex_tarball(quiet)) as t:
+        for m in t.getmembers():
+            rel = m.name.removeprefix("package/dist/")
+            if m.isfile() and m.name.startswith("package/dist/") and any(
+                    rel == f or (f.endswith("/") and rel.startswith(f)) for f in KATEX_FILES):
+                target = dest / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(t.extractfile(m).read())
+        lic = t.extractfile("package/LICENSE")
+        (dest / "LICENSE").write_bytes(lic.read() if lic else b"")
+    (out / "site_libs" / "colab-badge.svg").write_text(COLAB_BADGE_SVG, encoding="utf-8")
+
+
+def localize_pages(out: Path) -> int:
+    "Point every page at the vendored KaTeX and badge instead of their addresses on the network; return pages changed."
+    n = 0
+    for page in out.rglob("*.html"):
+        up = "../" * (len(page.relative_to(out).parts) - 1)
+        html = page.read_text(encoding="utf-8")
+        new = CDN_KATEX.sub(f"{up}site_libs/katex", html).replace(COLAB_BADGE_URL, f"{up}site_libs/colab-badge.svg")
+        if new != html:
+            page.write_text(new, encoding="utf-8")
+            n += 1
+    return n
+
+
+def strip_progress_bars(nb_path: Path) -> int:
+    "Drop widget outputs and tqdm text from a processed notebook (they would show as frozen bars); return how many."
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from execute_notebooks import strip_outputs  # the same rule as when notebooks are executed
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    before = sum(len(c.get("outputs", [])) for c in nb.cells if c.cell_type == "code")
+    strip_outputs(nb)
+    dropped = before - sum(len(c.get("outputs", [])) for c in nb.cells if c.cell_type == "code")
+    if dropped:
+        nbformat.write(nb, nb_path)
+    return dropped
+
+
 # ------------------------------------------------------------------ smalldocs's part (rendering)
 
 def render(stage: Path, out: Path, quiet: bool):
@@ -231,6 +332,8 @@ def build(nbs: Path, out: Path, workers: int = 2, timeout: float = 600, strict: 
         t1 = time.perf_counter()
         say("build_docs: rendering with smalldocs", quiet)
         site, n = render(stage, out, quiet=True)
+    vendor_offline_assets(out, quiet)
+    localize_pages(out)
     t2 = time.perf_counter()
     warnings = [w for w in site.warnings if not any(q in w for q in QUARTO_ONLY)]
     broken = [w for w in warnings if "broken link" in w]
