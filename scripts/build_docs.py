@@ -71,9 +71,8 @@ def _process_one(src: Path, dst: Path) -> int:
     warnings.filterwarnings("ignore")
     try:
         from nbdev import serve_drv
-        from nbdev.processors import FilterDefaults
 
-        serve_drv.main((src, dst, FilterDefaults))
+        serve_drv.main((src, dst, api_docs_processors()))
         if Path(dst).suffix == ".ipynb" and Path(dst).is_file():
             strip_progress_bars(Path(dst))
     except BaseException as e:  # report every failure, with nbdev's own message
@@ -83,6 +82,147 @@ def _process_one(src: Path, dst: Path) -> int:
 
 
 ERR = "BUILD_DOCS_ERROR: "
+
+
+# ------------------------------------------------------------------ API entries (show_doc)
+
+def _type_name(anno) -> str:
+    "An annotation as a reader writes it: `nn.Module`, `int | None`, never a private class path."
+    import inspect
+
+    if anno is inspect.Parameter.empty or anno is None:
+        return ""
+    if isinstance(anno, str):
+        return anno
+    if isinstance(anno, type):
+        return anno.__name__
+    return re.sub(r"\b(?:[a-z_][\w]*\.)+([A-Za-z_]\w*)", r"\1", str(anno)).replace("typing.", "")
+
+
+def _default_text(default) -> str:
+    import inspect
+
+    if default is inspect.Parameter.empty:
+        return ""
+    text = repr(default)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _public_origin(sym) -> str | None:
+    "`module.name` for a name this package re-exports from another library (its own objects give None)."
+    mod = getattr(sym, "__module__", None) or ""
+    if mod.startswith("ftcourse") or mod == "__main__":
+        return None
+    name = getattr(sym, "__qualname__", None) or getattr(sym, "__name__", None) or type(sym).__name__
+    top = mod.split(".")[0]
+    return f"{top}.{name}" if top else name
+
+
+def _row(*cells) -> str:
+    "A Markdown table row; `|` inside a cell (as in `int | None`) escaped, newlines folded."
+    return "| " + " | ".join(" ".join(str(c or "").split()).replace("|", "\\|") for c in cells) + " |"
+
+
+def api_entry(sym, name: str | None = None, title_level: int = 3) -> str:
+    """One API entry as Markdown: heading, source link, signature, docstring, and a parameter table
+    (type, default, description from the comment after each parameter), in the spirit of nbdev 2's show_doc."""
+    import inspect
+
+    from fastcore.docments import docments, docstring
+    from nbdev.doclinks import NbdevLookup
+
+    sym = getattr(sym, "__wrapped__", sym) if not hasattr(sym, "__signature__") else sym
+    nm = name or getattr(sym, "__qualname__", None) or getattr(sym, "__name__", None) or str(sym)
+    out = ["---", ""]
+    mod, qual = getattr(sym, "__module__", None), getattr(sym, "__qualname__", None)
+    full = qual if mod in (None, "__main__", "builtins") else f"{mod}.{qual}"  # as nbdev's show_doc names it
+    src = NbdevLookup().code(full) if qual else None
+    if src:
+        out += [f'[source]({src}){{target="_blank" style="float:right; font-size:smaller"}}', ""]
+    out += [f"{'#' * title_level} {nm}", ""]
+    origin = _public_origin(sym)
+    if origin:
+        return "\n".join(out + [f"Re-exported from `{origin}`.", ""])
+    try:
+        sig = inspect.signature(sym)
+    except (TypeError, ValueError):
+        sig = None
+    try:
+        dm = docments(sym, full=True) if sig is not None else {}
+    except Exception:
+        dm = {}
+    if sig is not None:
+        params = [p for p in sig.parameters.values() if p.name not in ("self", "cls")]
+        parts = []
+        for p in params:
+            t = _type_name(dm.get(p.name, {}).get("anno", p.annotation))
+            d = _default_text(p.default)
+            star = "*" if p.kind is p.VAR_POSITIONAL else "**" if p.kind is p.VAR_KEYWORD else ""
+            parts.append(f"{star}{p.name}" + (f": {t}" if t else "") + (f" = {d}" if d else ""))
+        ret = _type_name(dm.get("return", {}).get("anno", sig.return_annotation)) if inspect.isroutine(sym) else ""
+        kw = "class " if inspect.isclass(sym) else ""
+        one = f"{kw}{nm}({', '.join(parts)})" + (f" -> {ret}" if ret else "")
+        text = one if len(one) <= 88 else f"{kw}{nm}(\n" + "".join(f"    {x},\n" for x in parts) + ")" + (f" -> {ret}" if ret else "")
+        out += ["```python", text, "```", ""]
+    doc = (docstring(sym) or "").strip()
+    if doc:
+        first, _, rest = doc.partition("\n")
+        out += [f"*{first.strip()}*" + (f"\n{rest}" if rest.strip() else ""), ""]
+    rows = []
+    if sig is not None:
+        for p in params:
+            info = dm.get(p.name, {})
+            t = _type_name(info.get("anno", p.annotation))
+            rows.append(_row(p.name, t, _default_text(p.default), info.get("docment")))
+        r = dm.get("return", {})
+        if inspect.isroutine(sym) and (r.get("docment") or _type_name(r.get("anno", sig.return_annotation))):
+            rows.append(_row("**Returns**", _type_name(r.get("anno", sig.return_annotation)), "", r.get("docment")))
+    if rows:
+        out += ["|  | Type | Default | Details |", "|---|---|---|---|", *rows, ""]
+    return "\n".join(out)
+
+
+class _ApiEntry:
+    "What `show_doc` returns in the offline build: displays as `api_entry`'s Markdown."
+
+    def __init__(self, sym, name=None, title_level=3, **_):
+        self.md = api_entry(sym, name, title_level)
+
+    def _repr_markdown_(self):
+        return self.md
+
+
+def api_docs_processors():
+    """nbdev's docs processors, with two changes: API entries in the order of the source (nbdev's
+    `add_show_docs` inserts the entries of a cell that defines several names in reverse order), and
+    each entry rendered by `api_entry` (parameter tables; re-exported names by their public path)."""
+    import nbdev.showdoc
+    from fastcore.foundation import L
+    from nbdev.process import NbCell, mk_cell
+    from nbdev.processors import FilterDefaults, _def_names, _get_nm, _show_docs, _want_doc, add_show_docs, cell_lang
+
+    nbdev.showdoc.BasicMarkdownRenderer = _ApiEntry   # show_doc's default renderer, looked up at call time
+
+    class add_show_docs_in_order(add_show_docs):
+        def begin(self):
+            nb = self.nb
+            exports = L(cell for cell in nb.cells if _want_doc(cell))
+            trees = L(nb.cells).map(NbCell.parsed_).concat()
+            shown = {_get_nm(t) for t in _show_docs(trees)}
+            for cell in reversed(exports):
+                if cell_lang(cell) != "python":
+                    raise ValueError(f"{cell.metadata.language} can't export:\n{cell.source}")
+                for k, nm in enumerate(_def_names(cell, shown)):
+                    new = mk_cell(f"show_doc({nm})")
+                    new.has_sd = True
+                    nb.cells.insert(cell.idx_ + 1 + k, new)
+            nb.has_docs_ = shown or exports
+
+    class Procs(FilterDefaults):
+        def base_procs(self):
+            return [add_show_docs_in_order if p is add_show_docs else p for p in super().base_procs()]
+
+    return Procs
 
 
 def _run_one(src: Path, dst: Path, timeout: float) -> tuple[float, str | None]:
