@@ -1,4 +1,4 @@
-"""The docs site builds offline from nbs/ and its pages open in a real headless browser.
+r"""The docs site builds offline from nbs/ and its pages open in a real headless browser.
 
 The site is built by scripts/build_docs.py (nbdev's processors + smalldocs, from nbs/_quarto.yml)
 into a temporary folder, served over http on 127.0.0.1, and each lesson page is loaded in Debian's
