@@ -76,7 +76,7 @@ docs: env browser
 ## Colab badge + install cell in every notebook of nbs/ and solutions/, then the releases regenerated from solutions/.
 colab: env
 	$(BIN)/python scripts/colab_cells.py
-	@for d in solutions/*/; do a=$$(basename $$d); $(BIN)/nbgrader generate_assignment $$a --force >/dev/null || exit 1; done
+	@for d in solutions/*/; do a=$$(basename $$d); PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment $$a --force >/dev/null || exit 1; done
 	$(BIN)/nbdev-clean --fname nbs
 	$(BIN)/nbdev-clean --fname solutions
 	$(BIN)/nbdev-clean --fname exercises

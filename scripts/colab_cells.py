@@ -261,14 +261,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook lacks its cells")
     a = p.parse_args(argv)
     proj = project()
-    paths = [q.resolve() for q in a.paths] or notebooks()
+    paths = [q.resolve() for q in a.paths] or [p for p in notebooks() if a.check or kind(p) != "release"]
     bad, changed = [], []
     for path in paths:
         nb = json.loads(path.read_text(encoding="utf-8"))
         found = problems(path, nb, proj)
         if a.check:
             bad += found
-        elif found and kind(path) == "release":
+        elif found and kind(path) == "release":  # named on the command line: nbgrader writes these, not this script
             bad += [f"{f} (regenerate it: nbgrader generate_assignment {path.parent.name} --force "
                     f"&& nbdev-clean --fname exercises)" for f in found]
         elif found:
