@@ -11,10 +11,11 @@ import tempfile
 from pathlib import Path
 
 import torch
+from transformers import DataCollatorWithPadding
 
 import ftcourse
 from ftcourse.core import load_bundled, seed_everything
-from ftcourse.data import class_names, pad_collate, tokenize_classification
+from ftcourse.data import class_names, tokenize_classification
 from ftcourse.lora import inject_lora, load_adapter, save_adapter
 from ftcourse.train import TrainConfig, classifier_logits, load_classifier, train
 
@@ -32,7 +33,7 @@ val_ds = tokenize_classification(data["test"].select(range(64)), tok, names, max
 assert set(train_ds.column_names) >= {"input_ids", "attention_mask", "labels"}, train_ds.column_names
 
 cfg = TrainConfig(max_steps=16, batch_size=16, lr=2e-3, warmup=2, eval_every=16, progress=False, seed=0)
-res = train(model, train_ds, cfg, val_data=val_ds, collate_fn=pad_collate)
+res = train(model, train_ds, cfg, val_data=val_ds, collate_fn=DataCollatorWithPadding(tok))
 losses = [h["loss"] for h in res["history"] if "loss" in h]
 first, last = sum(losses[:4]) / 4, sum(losses[-4:]) / 4
 print(f"LoRA fine-tune: {len(losses)} steps, training loss {first:.3f} -> {last:.3f}")
