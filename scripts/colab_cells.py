@@ -135,11 +135,15 @@ def extras_for(path: Path, nb: dict, proj: dict) -> list[str]:
         need.add("grading")
     base = {_dist_name(r) for r in proj["deps"]}
     mods = imported_modules(nb)
+    providers: dict[str, set[str]] = {}  # imported module -> extras that provide it
     for extra, reqs in proj["extras"].items():
         for r in reqs:
             d = _dist_name(r)
-            if d not in base and _modules_of(d) & mods:
-                need.add(extra)
+            for m in (_modules_of(d) & mods) if d not in base else ():
+                providers.setdefault(m, set()).add(extra)
+    for m, extras in sorted(providers.items(), key=lambda kv: len(kv[1])):
+        if not extras & need:  # the smallest extra that provides it (grading rather than dev)
+            need.add(min(extras, key=lambda e: (len(proj["extras"][e]), e)))
     return sorted(need)
 
 
