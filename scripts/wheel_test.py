@@ -111,10 +111,10 @@ def run(keep: Path | None, base_python: str) -> int:
         env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg")
         pkgs = step("list installed", [py, "-m", "pip", "list", "--format=freeze"], env=env).stdout
         print("wheel-test: installed " + ", ".join(l for l in pkgs.split() if re.match(r"(?i)(torch|transformers|peft|datasets|ftcourse)==", l)))
-        r = step("README 'For engineers' snippet, offline", [py, "-c", engineers_snippet()], cwd=empty, env=env, timeout=600)
+        r = step("README 'For engineers' snippet, offline", [py, "-c", engineers_snippet()], cwd=empty, env=env, timeout=1800)
         print(r.stdout.strip()[-2000:])
         r = step("LoRA fine-tune through the public API, offline", [py, ROOT / "tests" / "wheel_finetune.py"],
-                 cwd=empty, env=env, timeout=900)
+                 cwd=empty, env=env, timeout=1800)
         print(r.stdout.strip()[-2000:])
     except (Failed, subprocess.TimeoutExpired) as e:
         print(f"wheel-test: FAILED: {e}", file=sys.stderr)
