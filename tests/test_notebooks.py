@@ -347,3 +347,91 @@ def test_repository_address_is_declared_once():
                 break
     assert not hits, ("the project's address is written outside pyproject.toml [project.urls] (derive it instead):\n  "
                       + "\n  ".join(hits))
+
+
+# ------------------------------------------------------------------ the docs build
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    "Names a piece of code binds anywhere: assignments, imports, defs, arguments, loop and `except` variables."
+    out = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(n.id)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).split(".")[0] for a in n.names}
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, ast.arg):
+            out.add(n.arg)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            out.add(n.name)
+        elif isinstance(n, ast.MatchAs) and n.name:
+            out.add(n.name)
+    return out
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    "Names a cell binds at module level (what later cells can use): not the locals of its functions."
+    out = set()
+    for st in tree.body:
+        if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(st.name)
+        else:
+            out |= {n for n in _bound_names(st) if n not in
+                    {a.arg for f in ast.walk(st) if isinstance(f, ast.Lambda) for a in f.args.args}}
+    return out
+
+
+def docs_step_failures(nb: dict) -> dict[int, list[str]]:
+    """Cells that nbdev's docs step runs on their own and that would fail there: in a notebook that exports
+    (so it gets API docs), nbdev executes the exported cells and every other cell holding an import, alone,
+    to resolve names for `show_doc`. Such a cell fails (as `make docs` and nbdev-docs do) when it reads a name
+    that neither it, the exported cells nor Python's builtins define. Returns {cell index: free names}."""
+    import builtins
+
+    cells = nb.get("cells", [])
+    exported = [c for c in cells if c.get("cell_type") == "code" and is_exported(c)]
+    if not exported:
+        return {}
+    known = set(dir(builtins)) | {"show_doc", "get_ipython", "display"}
+    run_alone = []
+    for i, c in enumerate(cells):
+        if c.get("cell_type") != "code" or re.search(r"^\s*#\|\s*eval:\s*false", src(c), re.M):
+            continue
+        tree = _parse(python_of(c))
+        if tree is None:
+            continue
+        if is_exported(c):
+            known |= _module_names(tree)
+        elif any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree)):
+            run_alone.append((i, tree))
+            known |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
+                      if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    out = {}
+    for i, tree in run_alone:
+        free = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                      - _bound_names(tree) - known)
+        if free:
+            out[i] = free
+    return out
+
+
+def test_docs_step_detection():
+    nb = {"cells": [{"cell_type": "code", "source": "#| export\ndef f(): pass"},
+                    {"cell_type": "code", "source": "import os\nfrom pathlib import Path"},
+                    {"cell_type": "code", "source": "x = f()"},                                        # not run alone
+                    {"cell_type": "code", "source": "from IPython.display import Markdown\nMarkdown(f'{x}')"},
+                    {"cell_type": "code", "source": "import math\nys = [math.sqrt(y) for y in range(3)]\nf(Path('.'))"},
+                    {"cell_type": "code", "source": "#| eval: false\nimport os\nprint(x)"}]}
+    assert docs_step_failures(nb) == {3: ["x"]}
+    assert docs_step_failures({"cells": nb["cells"][1:]}) == {}   # nothing exported: no API docs, nothing run
+
+
+@pytest.mark.parametrize("nb", [rel(p) for p in LESSON_NBS])
+def test_cells_the_docs_step_runs_stand_alone(nb):
+    cells = load(ROOT / nb)["cells"]
+    bad = docs_step_failures(load(ROOT / nb))
+    assert not bad, (f"{nb}: nbdev's docs step runs every cell that imports on its own, and these read names from "
+                     "earlier cells (`make docs` and nbdev-docs stop there with a NameError); move their imports into "
+                     "a cell of their own:\n  " + "\n  ".join(f"cell {i} ({src(cells[i]).splitlines()[0][:50]!r}): uses {', '.join(v)}"
+                                                                for i, v in bad.items()))
