@@ -20,15 +20,16 @@ from .data import pad_collate, tokenize_prompt_completion
 # %% auto #0
 __all__ = ['BLEU_TOKENIZERS', 'SMOOTHING', 'ROUGE_TYPES', 'METRICS', 'GENDER_SWAPS', 'token_losses', 'sequence_nll', 'NLL',
            'score_examples', 'completion_features', 'corpus_ci', 'document_features', 'bits_per_byte',
-           'word_perplexity', 'rolling_nll', 'confusion_matrix', 'precision_recall_f1', 'accuracy', 'average_precision',
-           'pr_auc', 'calibration_bins', 'expected_calibration_error', 'plot_confusion_matrix', 'reliability_diagram',
-           'tokenize_13a', 'tokenize_intl', 'ngram_counts', 'bleu_stats', 'brevity_penalty', 'bleu_from_stats',
-           'BLEUScore', 'corpus_bleu_stats', 'corpus_bleu', 'sentence_bleu', 'chrf_words', 'chrf_from_stats',
-           'chrf_stats', 'corpus_chrf', 'rouge_tokenize', 'RougeScore', 'rouge_n', 'rouge_l', 'rouge_lsum',
-           'rouge_scores', 'rouge', 'normalize_answer', 'exact_match', 'metric_path', 'PairedTestResult',
-           'paired_bootstrap_test', 'approximate_randomization_test', 'bleu_score_fn', 'chrf_score_fn', 'swap_words',
-           'counterfactual_flips', 'char_noise', 'word_dropout', 'robustness', 'paired_perplexity_ratio',
-           'generate_answers', 'generation_report', 'dataset_provenance', 'MetricResult', 'write_model_card']
+           'word_perplexity', 'rolling_nll', 'confusion_matrix', 'precision_recall_f1', 'accuracy',
+           'plot_confusion_matrix', 'reliability_diagram', 'average_precision', 'pr_auc', 'calibration_bins',
+           'expected_calibration_error', 'tokenize_13a', 'tokenize_intl', 'ngram_counts', 'bleu_stats',
+           'brevity_penalty', 'bleu_from_stats', 'BLEUScore', 'corpus_bleu_stats', 'corpus_bleu', 'sentence_bleu',
+           'chrf_words', 'chrf_from_stats', 'chrf_stats', 'corpus_chrf', 'rouge_tokenize', 'RougeScore', 'rouge_n',
+           'rouge_l', 'rouge_lsum', 'rouge_scores', 'rouge', 'normalize_answer', 'exact_match', 'metric_path',
+           'PairedTestResult', 'paired_bootstrap_test', 'approximate_randomization_test', 'bleu_score_fn',
+           'chrf_score_fn', 'swap_words', 'counterfactual_flips', 'char_noise', 'word_dropout', 'robustness',
+           'paired_perplexity_ratio', 'generate_answers', 'generation_report', 'dataset_provenance', 'MetricResult',
+           'write_model_card']
 
 # %% ../nbs/07_evaluation.ipynb #ff33e87c
 def token_losses(logits: torch.Tensor, # (batch, seq, vocab) from a causal LM
@@ -251,64 +252,7 @@ def accuracy(y_true, y_pred) -> float:
     if len(t) != len(p) or len(t) == 0: raise ValueError(f"need equally long, non-empty label arrays, got {len(t)} and {len(p)}")
     return float((t == p).mean())
 
-# %% ../nbs/07_evaluation.ipynb #e60dd26c
-def average_precision(y_true, # (n,) 1 for the positive class, 0 otherwise
-                      scores, # (n,) higher = more likely positive
-                     ) -> float: # area under the precision-recall curve, as a step function (no interpolation)
-    "Average precision: the sum over score thresholds of (recall gain) x (precision there); ties share one threshold."
-    y, s = np.asarray(y_true).astype(bool).ravel(), np.asarray(scores, dtype=np.float64).ravel()
-    if len(y) != len(s): raise ValueError(f"{len(y)} labels but {len(s)} scores")
-    if not y.any(): raise ValueError("average precision is undefined without a positive example")
-    order = np.argsort(-s, kind="mergesort")
-    y, s = y[order], s[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]           # the last index of each distinct score
-    tp = np.cumsum(y)[last]; fp = (last + 1) - tp
-    precision, recall = tp / (tp + fp), tp / y.sum()
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-def pr_auc(y_true, # (n,) class ids 0..k-1
-           probs, # (n, k) class scores (probabilities)
-           average: str | None = "macro", # None: one per class; "macro"; "weighted" (by support); "micro" (all classes pooled)
-          ): # float, or (k,) array when average is None
-    "One-vs-rest average precision of a multi-class classifier: the PR-AUC that survives imbalance."
-    t, P = _labels_1d(y_true, "y_true"), np.asarray(probs, dtype=np.float64)
-    if P.ndim != 2 or len(P) != len(t): raise ValueError(f"probs must be (n, k) with n = {len(t)}, got {P.shape}")
-    Y = np.eye(P.shape[1], dtype=bool)[t]
-    if average == "micro": return average_precision(Y.ravel(), P.ravel())
-    missing = np.flatnonzero(~Y.any(0))
-    if len(missing): raise ValueError(f"class(es) {missing.tolist()} have no example: their PR curve is undefined")
-    ap = np.array([average_precision(Y[:, c], P[:, c]) for c in range(P.shape[1])])
-    if average is None: return ap
-    if average == "macro": return float(ap.mean())
-    if average == "weighted": return float(ap @ (Y.sum(0) / len(t)))
-    raise ValueError(f"average must be None, 'macro', 'weighted' or 'micro', got {average!r}")
-
-# %% ../nbs/07_evaluation.ipynb #a68af235
-def calibration_bins(confidence, # (n,) predicted probability of the event, in [0, 1]
-                     outcome, # (n,) 1 if the event happened (e.g. the top prediction was right), else 0
-                     n_bins: int = 15, # equal-width bins over [0, 1]: (0, 1/M], (1/M, 2/M], ...; 0 falls in the first
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: # (mean confidence, observed frequency, count) per bin; NaN where empty
-    "Reliability-diagram bins: in each confidence bin, how often the event actually happened."
-    c, o = np.asarray(confidence, dtype=np.float64), np.asarray(outcome, dtype=np.float64)
-    if c.shape != o.shape or c.ndim != 1: raise ValueError(f"confidence {c.shape} and outcome {o.shape} must be 1-d of the same length")
-    if len(c) and (c.min() < 0 or c.max() > 1): raise ValueError("confidence must lie in [0, 1]")
-    b = np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], c, side="left")   # the number of inner edges below c
-    count = np.bincount(b, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.bincount(b, c, n_bins) / count, np.bincount(b, o, n_bins) / count, count
-
-def expected_calibration_error(probs, # (n, k) class probabilities
-                               y_true, # (n,) class ids
-                               n_bins: int = 15, # equal-width confidence bins
-                              ) -> float: # sum over bins of (bin share) x |accuracy - confidence|, in [0, 1]
-    "ECE of the top-label confidence (Guo et al., 2017)."
-    P, t = np.asarray(probs, dtype=np.float64), _labels_1d(y_true, "y_true")
-    if P.ndim != 2 or len(P) != len(t): raise ValueError(f"probs must be (n, k) with n = {len(t)}, got {P.shape}")
-    conf, acc, count = calibration_bins(P.max(1), P.argmax(1) == t, n_bins)
-    keep = count > 0
-    return float(np.sum(count[keep] / count.sum() * np.abs(acc[keep] - conf[keep])))
-
-# %% ../nbs/07_evaluation.ipynb #e1c5e89a
+# %% ../nbs/07_evaluation.ipynb #13944b62
 def plot_confusion_matrix(cm: np.ndarray, # (k, k) counts, rows = true class
                           names: Sequence[str], # class names
                           normalize: bool = True, # show row fractions (recall per class) with counts in the cells
@@ -340,6 +284,63 @@ def reliability_diagram(probs, # (n, k) class probabilities
     ax.set(xlabel="confidence (top class)", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title="reliability diagram")
     ax.legend(fontsize=8)
     return ax
+
+# %% ../nbs/07_evaluation.ipynb #7ebea3db
+def average_precision(y_true, # (n,) 1 for the positive class, 0 otherwise
+                      scores, # (n,) higher = more likely positive
+                     ) -> float: # area under the precision-recall curve, as a step function (no interpolation)
+    "Average precision: the sum over score thresholds of (recall gain) x (precision there); ties share one threshold."
+    y, s = np.asarray(y_true).astype(bool).ravel(), np.asarray(scores, dtype=np.float64).ravel()
+    if len(y) != len(s): raise ValueError(f"{len(y)} labels but {len(s)} scores")
+    if not y.any(): raise ValueError("average precision is undefined without a positive example")
+    order = np.argsort(-s, kind="mergesort")
+    y, s = y[order], s[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]           # the last index of each distinct score
+    tp = np.cumsum(y)[last]; fp = (last + 1) - tp
+    precision, recall = tp / (tp + fp), tp / y.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+def pr_auc(y_true, # (n,) class ids 0..k-1
+           probs, # (n, k) class scores (probabilities)
+           average: str | None = "macro", # None: one per class; "macro"; "weighted" (by support); "micro" (all classes pooled)
+          ): # float, or (k,) array when average is None
+    "One-vs-rest average precision of a multi-class classifier: the PR-AUC that survives imbalance."
+    t, P = _labels_1d(y_true, "y_true"), np.asarray(probs, dtype=np.float64)
+    if P.ndim != 2 or len(P) != len(t): raise ValueError(f"probs must be (n, k) with n = {len(t)}, got {P.shape}")
+    Y = np.eye(P.shape[1], dtype=bool)[t]
+    if average == "micro": return average_precision(Y.ravel(), P.ravel())
+    missing = np.flatnonzero(~Y.any(0))
+    if len(missing): raise ValueError(f"class(es) {missing.tolist()} have no example: their PR curve is undefined")
+    ap = np.array([average_precision(Y[:, c], P[:, c]) for c in range(P.shape[1])])
+    if average is None: return ap
+    if average == "macro": return float(ap.mean())
+    if average == "weighted": return float(ap @ (Y.sum(0) / len(t)))
+    raise ValueError(f"average must be None, 'macro', 'weighted' or 'micro', got {average!r}")
+
+# %% ../nbs/07_evaluation.ipynb #f902ac51
+def calibration_bins(confidence, # (n,) predicted probability of the event, in [0, 1]
+                     outcome, # (n,) 1 if the event happened (e.g. the top prediction was right), else 0
+                     n_bins: int = 15, # equal-width bins over [0, 1]: (0, 1/M], (1/M, 2/M], ...; 0 falls in the first
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: # (mean confidence, observed frequency, count) per bin; NaN where empty
+    "Reliability-diagram bins: in each confidence bin, how often the event actually happened."
+    c, o = np.asarray(confidence, dtype=np.float64), np.asarray(outcome, dtype=np.float64)
+    if c.shape != o.shape or c.ndim != 1: raise ValueError(f"confidence {c.shape} and outcome {o.shape} must be 1-d of the same length")
+    if len(c) and (c.min() < 0 or c.max() > 1): raise ValueError("confidence must lie in [0, 1]")
+    b = np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], c, side="left")   # the number of inner edges below c
+    count = np.bincount(b, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.bincount(b, c, n_bins) / count, np.bincount(b, o, n_bins) / count, count
+
+def expected_calibration_error(probs, # (n, k) class probabilities
+                               y_true, # (n,) class ids
+                               n_bins: int = 15, # equal-width confidence bins
+                              ) -> float: # sum over bins of (bin share) x |accuracy - confidence|, in [0, 1]
+    "ECE of the top-label confidence (Guo et al., 2017)."
+    P, t = np.asarray(probs, dtype=np.float64), _labels_1d(y_true, "y_true")
+    if P.ndim != 2 or len(P) != len(t): raise ValueError(f"probs must be (n, k) with n = {len(t)}, got {P.shape}")
+    conf, acc, count = calibration_bins(P.max(1), P.argmax(1) == t, n_bins)
+    keep = count > 0
+    return float(np.sum(count[keep] / count.sum() * np.abs(acc[keep] - conf[keep])))
 
 # %% ../nbs/07_evaluation.ipynb #9003dac7
 _PUNCT_13A = "".join(c for c in string.punctuation if c not in "'-.,")      # split off everywhere
