@@ -15,30 +15,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from .core import asset_path, bootstrap_ci
-from .data import pad_collate, tokenize_prompt_completion
+from .data import next_token_loss, pad_collate, tokenize_prompt_completion
 
 # %% auto #0
-__all__ = ['BLEU_TOKENIZERS', 'SMOOTHING', 'ROUGE_TYPES', 'METRICS', 'GENDER_SWAPS', 'token_losses', 'sequence_nll', 'NLL',
-           'score_examples', 'completion_features', 'corpus_ci', 'document_features', 'bits_per_byte',
-           'word_perplexity', 'rolling_nll', 'confusion_matrix', 'precision_recall_f1', 'accuracy',
-           'plot_confusion_matrix', 'reliability_diagram', 'average_precision', 'pr_auc', 'calibration_bins',
-           'expected_calibration_error', 'tokenize_13a', 'tokenize_intl', 'ngram_counts', 'bleu_stats',
-           'brevity_penalty', 'bleu_from_stats', 'BLEUScore', 'corpus_bleu_stats', 'corpus_bleu', 'sentence_bleu',
-           'chrf_words', 'chrf_from_stats', 'chrf_stats', 'corpus_chrf', 'rouge_tokenize', 'RougeScore', 'rouge_n',
-           'rouge_l', 'rouge_lsum', 'rouge_scores', 'rouge', 'normalize_answer', 'exact_match', 'metric_path',
-           'PairedTestResult', 'paired_bootstrap_test', 'approximate_randomization_test', 'bleu_score_fn',
-           'chrf_score_fn', 'swap_words', 'counterfactual_flips', 'char_noise', 'word_dropout', 'robustness',
-           'paired_perplexity_ratio', 'generate_answers', 'generation_report', 'dataset_provenance', 'MetricResult',
-           'write_model_card']
+__all__ = ['BLEU_TOKENIZERS', 'SMOOTHING', 'ROUGE_TYPES', 'METRICS', 'GENDER_SWAPS', 'sequence_nll', 'NLL', 'score_examples',
+           'completion_features', 'corpus_ci', 'document_features', 'bits_per_byte', 'word_perplexity', 'rolling_nll',
+           'confusion_matrix', 'precision_recall_f1', 'accuracy', 'plot_confusion_matrix', 'reliability_diagram',
+           'average_precision', 'pr_auc', 'calibration_bins', 'expected_calibration_error', 'tokenize_13a',
+           'tokenize_intl', 'ngram_counts', 'bleu_stats', 'brevity_penalty', 'bleu_from_stats', 'BLEUScore',
+           'corpus_bleu_stats', 'corpus_bleu', 'sentence_bleu', 'chrf_words', 'chrf_from_stats', 'chrf_stats',
+           'corpus_chrf', 'rouge_tokenize', 'RougeScore', 'rouge_n', 'rouge_l', 'rouge_lsum', 'rouge_scores', 'rouge',
+           'normalize_answer', 'exact_match', 'metric_path', 'PairedTestResult', 'paired_bootstrap_test',
+           'approximate_randomization_test', 'bleu_score_fn', 'chrf_score_fn', 'swap_words', 'counterfactual_flips',
+           'char_noise', 'word_dropout', 'robustness', 'paired_perplexity_ratio', 'generate_answers',
+           'generation_report', 'dataset_provenance', 'MetricResult', 'write_model_card']
 
-# %% ../nbs/07_evaluation.ipynb #ff33e87c
-def token_losses(logits: torch.Tensor, # (batch, seq, vocab) from a causal LM
-                 labels: torch.Tensor, # (batch, seq): the targets, -100 where no loss is wanted
-                ) -> torch.Tensor: # (batch, seq - 1): the NLL in nats of each predicted token, 0 where the label is -100
-    "Per-token next-token NLL: logits at t score the label at t+1; positions labelled -100 get 0."
-    return F.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels[:, 1:], ignore_index=-100, reduction="none")
-
-# %% ../nbs/07_evaluation.ipynb #b4db73e7
+# %% ../nbs/07_evaluation.ipynb #e928bcc0
 def _position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
     "Positions counted over real tokens only, so a left-padded sequence starts at 0 like an unpadded one."
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
@@ -53,10 +45,10 @@ def sequence_nll(model, # a causal LM (`transformers` or any module returning `.
     mask = batch["attention_mask"]
     labels = batch["labels"].masked_fill(mask == 0, -100)          # padding is never scored, whatever its label says
     logits = model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=_position_ids(mask)).logits
-    nll = token_losses(logits, labels)
+    nll = next_token_loss(logits, labels, reduction="none")
     return nll.sum(-1).double().cpu(), (labels[:, 1:] != -100).sum(-1).cpu()
 
-# %% ../nbs/07_evaluation.ipynb #cea0b085
+# %% ../nbs/07_evaluation.ipynb #04d33233
 @dataclass
 class NLL:
     "Summed negative log-likelihoods (nats) and scored tokens, one entry per example: the sufficient statistics of perplexity."
@@ -80,7 +72,7 @@ class NLL:
         "Perplexity with a percentile bootstrap interval over examples (see `corpus_ci`)."
         return corpus_ci(np.stack([self.nll, self.tokens], 1), lambda s: np.exp(s[:, 0] / s[:, 1]), level, n_boot, seed)
 
-# %% ../nbs/07_evaluation.ipynb #0a68aaa3
+# %% ../nbs/07_evaluation.ipynb #4686cb66
 def _batches(features: list[dict], batch_size: int):
     for i in range(0, len(features), batch_size): yield features[i:i + batch_size]
 
@@ -113,7 +105,7 @@ def completion_features(tokenizer, # the model's tokenizer
     if len(prompts) != len(completions): raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
     return [tokenize_prompt_completion(tokenizer, p, c, max_length, add_eos) for p, c in zip(prompts, completions)]
 
-# %% ../nbs/07_evaluation.ipynb #63b26d2e
+# %% ../nbs/07_evaluation.ipynb #c52460cb
 def _as_stats(stats, name: str) -> np.ndarray:
     s = np.asarray(stats, dtype=np.float64)
     if s.ndim == 1: s = s[:, None]
@@ -140,7 +132,7 @@ def corpus_ci(stats, # (n,) per-example values or (n, k) per-example sufficient 
         return out if ix.ndim == 2 else float(out[0])
     return bootstrap_ci(np.arange(n), stat, n_boot=n_boot, level=level, seed=seed)
 
-# %% ../nbs/07_evaluation.ipynb #dc63403f
+# %% ../nbs/07_evaluation.ipynb #8de0dd08
 def document_features(tokenizer, # the model's tokenizer
                       texts: Sequence[str], # documents, one per item
                       condition_on: str | int | None = "eos", # token put before each document so its first token is scored too: "eos", "bos", a token id, or None (first token unscored)
@@ -160,7 +152,7 @@ def document_features(tokenizer, # the model's tokenizer
         out.append({"input_ids": full, "attention_mask": [1] * len(full), "labels": ([-100] if cond is not None else []) + ids})
     return out
 
-# %% ../nbs/07_evaluation.ipynb #30735e52
+# %% ../nbs/07_evaluation.ipynb #f7e85a1d
 def bits_per_byte(nll_nats: float, # total NLL of a text in nats (every token of it scored)
                   n_bytes: int, # its length in UTF-8 bytes
                  ) -> float: # bits per byte: tokenizer-independent
@@ -175,7 +167,7 @@ def word_perplexity(nll_nats: float, # total NLL of a text in nats (every token 
     if n_words <= 0: raise ValueError(f"n_words must be positive, got {n_words}")
     return math.exp(nll_nats / n_words)
 
-# %% ../nbs/07_evaluation.ipynb #2ee70c8b
+# %% ../nbs/07_evaluation.ipynb #2ee6909f
 @torch.no_grad()
 def rolling_nll(model, # a causal LM
                 input_ids: Sequence[int] | torch.Tensor, # one long token sequence (a conditioning token first, if its first real token is to be scored)
@@ -195,13 +187,13 @@ def rolling_nll(model, # a causal LM
             start = max(0, new_end - max_length)
             x = ids[start:new_end][None].to(device)
             labels = x.clone(); labels[0, :max(0, end - start)] = -100          # re-read context, scored by an earlier window
-            nll = token_losses(model(input_ids=x).logits, labels)
+            nll = next_token_loss(model(input_ids=x).logits, labels, reduction="none")
             total += nll.sum().item(); count += int((labels[0, 1:] != -100).sum())
             end = new_end
     finally: model.train(was)
     return total, count
 
-# %% ../nbs/07_evaluation.ipynb #b0bacb2e
+# %% ../nbs/07_evaluation.ipynb #e85b3161
 def _labels_1d(y, name: str) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1: raise ValueError(f"{name} must be 1-d class ids, got shape {y.shape}")
@@ -220,7 +212,7 @@ def confusion_matrix(y_true, # (n,) true class ids 0..k-1
     if len(t) and max(t.max(), p.max()) >= k: raise ValueError(f"a class id {max(t.max(), p.max())} is >= num_classes {k}")
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
 
-# %% ../nbs/07_evaluation.ipynb #00e930c4
+# %% ../nbs/07_evaluation.ipynb #ac3b1dfc
 def _safe_div(a, b, zero_division: float):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return np.where(b > 0, a / np.where(b > 0, b, 1), zero_division)
@@ -252,7 +244,7 @@ def accuracy(y_true, y_pred) -> float:
     if len(t) != len(p) or len(t) == 0: raise ValueError(f"need equally long, non-empty label arrays, got {len(t)} and {len(p)}")
     return float((t == p).mean())
 
-# %% ../nbs/07_evaluation.ipynb #13944b62
+# %% ../nbs/07_evaluation.ipynb #4879483a
 def plot_confusion_matrix(cm: np.ndarray, # (k, k) counts, rows = true class
                           names: Sequence[str], # class names
                           normalize: bool = True, # show row fractions (recall per class) with counts in the cells
@@ -285,7 +277,7 @@ def reliability_diagram(probs, # (n, k) class probabilities
     ax.legend(fontsize=8)
     return ax
 
-# %% ../nbs/07_evaluation.ipynb #7ebea3db
+# %% ../nbs/07_evaluation.ipynb #e60dd26c
 def average_precision(y_true, # (n,) 1 for the positive class, 0 otherwise
                       scores, # (n,) higher = more likely positive
                      ) -> float: # area under the precision-recall curve, as a step function (no interpolation)
@@ -317,7 +309,7 @@ def pr_auc(y_true, # (n,) class ids 0..k-1
     if average == "weighted": return float(ap @ (Y.sum(0) / len(t)))
     raise ValueError(f"average must be None, 'macro', 'weighted' or 'micro', got {average!r}")
 
-# %% ../nbs/07_evaluation.ipynb #f902ac51
+# %% ../nbs/07_evaluation.ipynb #a68af235
 def calibration_bins(confidence, # (n,) predicted probability of the event, in [0, 1]
                      outcome, # (n,) 1 if the event happened (e.g. the top prediction was right), else 0
                      n_bins: int = 15, # equal-width bins over [0, 1]: (0, 1/M], (1/M, 2/M], ...; 0 falls in the first
@@ -342,7 +334,7 @@ def expected_calibration_error(probs, # (n, k) class probabilities
     keep = count > 0
     return float(np.sum(count[keep] / count.sum() * np.abs(acc[keep] - conf[keep])))
 
-# %% ../nbs/07_evaluation.ipynb #9003dac7
+# %% ../nbs/07_evaluation.ipynb #68910e3e
 _PUNCT_13A = "".join(c for c in string.punctuation if c not in "'-.,")      # split off everywhere
 _RULES_13A = [(re.compile(f"([{re.escape(_PUNCT_13A)}])"), r" \1 "),         # symbols and most punctuation
               (re.compile(r"([^0-9])([.,])"), r"\1 \2 "),                     # period and comma unless after a digit
@@ -368,7 +360,7 @@ def tokenize_intl(line: str) -> str:
 BLEU_TOKENIZERS = {"13a": tokenize_13a, "intl": tokenize_intl, "none": lambda line: line,
                    "char": lambda line: " ".join(line)}
 
-# %% ../nbs/07_evaluation.ipynb #4549f16c
+# %% ../nbs/07_evaluation.ipynb #f8e76080
 def ngram_counts(tokens: Sequence[str], # a token list
                  max_order: int = 4, # largest n
                  min_order: int = 1, # smallest n
@@ -405,7 +397,7 @@ def bleu_stats(hypothesis: str, # one system output
         matches[len(g) - 1] += min(c, max_ref[g])                                       # modified (clipped) precision
     return np.r_[len(hyp), ref_len, matches, totals]
 
-# %% ../nbs/07_evaluation.ipynb #f194de83
+# %% ../nbs/07_evaluation.ipynb #bb29e448
 def brevity_penalty(c, # hypothesis length(s)
                     r, # reference length(s)
                    ): # 1 if c >= r else exp(1 - r/c); 0 when c = 0
@@ -447,7 +439,7 @@ def bleu_from_stats(stats, # (..., 2 + 2N) summed sufficient statistics (see `bl
     p = np.where(no_match[..., None], 0.0, p)
     return {"score": np.where(no_match, 0.0, score), "precisions": p, "bp": bp, "sys_len": c, "ref_len": r}
 
-# %% ../nbs/07_evaluation.ipynb #9b2cc273
+# %% ../nbs/07_evaluation.ipynb #9738b5ec
 @dataclass
 class BLEUScore:
     "A corpus or sentence BLEU on sacrebleu's 0-100 scale, with its parts."
@@ -492,7 +484,7 @@ def sentence_bleu(hypothesis: str, # one system output
     refs = [references] if isinstance(references, str) else list(references)
     return _bleu_score(bleu_stats(hypothesis, refs, tokenize, lowercase, max_order), smooth=smooth, smooth_value=smooth_value, effective_order=effective_order)
 
-# %% ../nbs/07_evaluation.ipynb #883eb57a
+# %% ../nbs/07_evaluation.ipynb #6ef739cc
 _PUNCT = set(string.punctuation)
 
 def chrf_words(sentence: str) -> list[str]:
@@ -563,7 +555,7 @@ def corpus_chrf(hypotheses: Sequence[str], # system outputs
     stats = np.stack([chrf_stats(h, r, char_order, word_order, beta, lowercase, whitespace, eps_smoothing) for h, r in zip(hypotheses, refs)])
     return float(chrf_from_stats(stats.sum(0), beta, eps_smoothing))
 
-# %% ../nbs/07_evaluation.ipynb #611be9fd
+# %% ../nbs/07_evaluation.ipynb #bf7aa163
 def rouge_tokenize(text: str, # any text
                    stemmer=None, # an object with .stem(word), e.g. nltk's PorterStemmer (applied to words of 4+ letters)
                   ) -> list[str]: # lower-cased ASCII letter/digit runs
@@ -647,7 +639,7 @@ def rouge(predictions: Sequence[str], # generated texts
     per = [rouge_scores(r, p, types, stemmer) for p, r in zip(predictions, references)]
     return {k: float(np.mean([s[k].fmeasure for s in per])) for k in types}
 
-# %% ../nbs/07_evaluation.ipynb #1c565967
+# %% ../nbs/07_evaluation.ipynb #2481ad0b
 def normalize_answer(text: str, # a prediction or reference
                      ignore_case: bool = True, # compare lower-cased
                      ignore_punctuation: bool = True, # drop ASCII punctuation
@@ -669,7 +661,7 @@ def exact_match(predictions: Sequence[str], # generated answers
     refs = _refs_list(references, len(predictions))
     return np.array([float(any(normalize_answer(p, **normalize) == normalize_answer(r, **normalize) for r in rs)) for p, rs in zip(predictions, refs)])
 
-# %% ../nbs/07_evaluation.ipynb #c749ff96
+# %% ../nbs/07_evaluation.ipynb #6fe8dbcb
 METRICS = ("accuracy", "f1", "bleu", "chrf", "rouge", "exact_match", "perplexity")
 
 def metric_path(name: str, # one of `METRICS`
@@ -678,7 +670,7 @@ def metric_path(name: str, # one of `METRICS`
     if name not in METRICS: raise ValueError(f"no shipped metric {name!r}; shipped: {list(METRICS)}")
     return str(asset_path("metrics", name))
 
-# %% ../nbs/07_evaluation.ipynb #72bd3cb8
+# %% ../nbs/07_evaluation.ipynb #596eceb2
 @dataclass
 class PairedTestResult:
     "The outcome of a paired significance test of system B against baseline A on the same examples."
@@ -730,7 +722,7 @@ def chrf_score_fn(beta: float = 2, eps_smoothing: bool = False) -> Callable:
     "A `score_fn` for the tests above: corpus chrF of summed `chrf_stats` rows."
     return lambda summed: chrf_from_stats(summed, beta, eps_smoothing)
 
-# %% ../nbs/07_evaluation.ipynb #c7d73631
+# %% ../nbs/07_evaluation.ipynb #f8c82331
 GENDER_SWAPS = {a: b for x, y in [("man", "woman"), ("men", "women"), ("boy", "girl"), ("boys", "girls"), ("male", "female"),
                                   ("he", "she"), ("him", "her"), ("himself", "herself"), ("father", "mother"), ("son", "daughter"),
                                   ("sons", "daughters"), ("husband", "wife"), ("brother", "sister"), ("king", "queen"),
@@ -765,7 +757,7 @@ def counterfactual_flips(predict: Callable, # texts -> predicted class ids
     rate, lo, hi = bootstrap_ci(flips.astype(float), seed=seed)
     return {"n": len(idx), "flip_rate": rate, "ci": (lo, hi), "flipped": [(o, c) for o, c, f in zip(orig, cf, flips) if f], "index": list(idx)}
 
-# %% ../nbs/07_evaluation.ipynb #909d35c1
+# %% ../nbs/07_evaluation.ipynb #36667c01
 def char_noise(text: str, # the input
                rate: float, # probability that each letter is hit by one typo
                rng: random.Random, # source of randomness (repeatable)
@@ -809,7 +801,7 @@ def robustness(predict: Callable, # texts -> predicted class ids
     drop, lo, hi = bootstrap_ci(clean.astype(float) - pert.astype(float), seed=seed)
     return {"clean": float(clean.mean()), "perturbed": float(pert.mean()), "drop": drop, "ci": (lo, hi), "example": (texts[0], noisy[0])}
 
-# %% ../nbs/07_evaluation.ipynb #555443a7
+# %% ../nbs/07_evaluation.ipynb #56b0caf5
 def paired_perplexity_ratio(before: NLL, # per-document NLL under the first model
                             after: NLL, # the same documents under the second
                             level: float = 0.95, n_boot: int = 2000, seed: int = 0,
@@ -819,7 +811,7 @@ def paired_perplexity_ratio(before: NLL, # per-document NLL under the first mode
     stats = np.stack([before.nll, after.nll, before.tokens], 1)
     return corpus_ci(stats, lambda s: np.exp((s[:, 1] - s[:, 0]) / s[:, 2]), level, n_boot, seed)
 
-# %% ../nbs/07_evaluation.ipynb #c391e5d4
+# %% ../nbs/07_evaluation.ipynb #063fb8f7
 @torch.no_grad()
 def generate_answers(model, # a causal LM
                      tokenizer, # its tokenizer (needs a pad token)
@@ -855,7 +847,7 @@ def generation_report(predictions: Sequence[str], # generated answers (prompt st
             "rougeL": bootstrap_ci(rl, n_boot=n_boot, seed=seed),
             "exact_match": bootstrap_ci(exact_match(predictions, references), n_boot=n_boot, seed=seed)}
 
-# %% ../nbs/07_evaluation.ipynb #7d96db55
+# %% ../nbs/07_evaluation.ipynb #3ed472f6
 def _sha256(path: Path) -> str:
     import hashlib
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -909,7 +901,7 @@ def write_model_card(out_dir: str | os.PathLike, # where the adapter (or model) 
                          eval_results=[EvalResult(task_type=r.task, dataset_type=r.dataset, dataset_name=r.dataset, dataset_split=r.split,
                                                   metric_type=r.type, metric_name=r.name, metric_value=round(r.value, 4)) for r in results])
     rows = "\n".join(f"| {r.name} | {r.dataset} ({r.split}{f', n = {r.n}' if r.n else ''}) | {r.value:.4g} | [{r.ci[0]:.4g}, {r.ci[1]:.4g}] |" for r in results)
-    data_rows = "\n".join(f"- **{p['name']}**: {p['source']}, extracted from {p['extracted_from']}; licence: {p['license']}. "
+    data_rows = "\n".join(f"- **{p['name']}**: {p['source']}, extracted from {p['extracted_from']}; licence: {p['license'].rstrip('.')}. "
                           f"Files (sha256): " + ", ".join(f"`{f}` {h[:12]}…" for f, h in p["files"].items()) for p in prov)
     train_rows = "\n".join(f"- {k}: {v}" for k, v in training.items())
     body = f"""

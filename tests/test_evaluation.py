@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from ftcourse import evaluation as E
+from ftcourse.data import next_token_loss
 
 sacrebleu = pytest.importorskip("sacrebleu")
 from sacrebleu.metrics import BLEU, CHRF
@@ -242,7 +243,7 @@ def test_rolling_nll_equals_direct_computation(tinylm):
     s1, n1 = E.rolling_nll(model, ids, max_length=24, stride=1)                           # each token with exactly 23 before it
     x = torch.tensor(ids)
     with torch.no_grad():
-        first = E.token_losses(model(input_ids=x[None, :24]).logits, x[None, :24]).sum().item()
+        first = next_token_loss(model(input_ids=x[None, :24]).logits, x[None, :24], reduction="sum").item()
         w = torch.stack([x[p - 23:p + 1] for p in range(24, len(ids))])
         rest = torch.nn.functional.cross_entropy(model(input_ids=w).logits[:, -2], w[:, -1], reduction="sum").item()
     assert n1 == len(ids) - 1 and abs(s1 - first - rest) / s1 < 1e-5
