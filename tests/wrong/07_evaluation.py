@@ -69,7 +69,8 @@ WRONG = {
                "a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)\nnp.random.seed(seed)\nnp.random.randint(0, 2)\n"
                "idx = np.random.default_rng(seed).integers(0, len(a), size=(n_resamples, len(a)))\n"
                "ds = b[idx].mean(1) - a[idx].mean(1)\nreturn float((1 + np.sum(np.abs(ds - ds.mean()) >= abs(b.mean() - a.mean()))) / (n_resamples + 1))"}},
-    "p5": {"prompt_left_in": {"p5_solution": "words = [vocab[i] for i in seq]"},
-           "one_token_too_many_cut": {"p5_solution": "words = [vocab[i] for i in seq[n_prompt + 1:]]"},
-           "first_prompt_length_for_all": {"p5_solution": "words = [vocab[i] for i in seq[prompt_lengths[0]:]]"}},
+    "p5": {"prompt_left_in": {"p5_solution": "hypotheses = [[vocab[i] for i in seq] for seq in sequences]\nreturn corpus_bleu(hypotheses, [[ref] for ref in references])"},
+           "one_token_too_many_cut": {"p5_solution": "hypotheses = [[vocab[i] for i in seq[n + 1:]] for seq, n in zip(sequences, prompt_lengths)]\nreturn corpus_bleu(hypotheses, [[ref] for ref in references])"},
+           "first_prompt_length_for_all": {"p5_solution": "hypotheses = [[vocab[i] for i in seq[prompt_lengths[0]:]] for seq in sequences]\nreturn corpus_bleu(hypotheses, [[ref] for ref in references])"},
+           "prompt_as_reference_too": {"p5_solution": "hypotheses = [[vocab[i] for i in seq] for seq in sequences]\nrefs = [[vocab[i] for i in seq[:n]] + ref for seq, n, ref in zip(sequences, prompt_lengths, references)]\nreturn corpus_bleu(hypotheses, [[r] for r in refs])"}},
 }
