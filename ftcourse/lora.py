@@ -14,8 +14,9 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['ADAPTER_WEIGHTS', 'ADAPTER_CONFIG', 'PEFT_PREFIX', 'lora_delta', 'lora_param_count', 'LowRankAdapter', 'LoRALinear',
-           'name_matches', 'replace_module', 'inject_lora', 'lora_layers', 'merge_lora', 'unmerge_lora',
-           'peft_state_dict', 'lora_config', 'save_adapter', 'read_lora_config', 'load_adapter', 'to_peft']
+           'name_matches', 'replace_module', 'install_adapters', 'inject_lora', 'lora_layers', 'merge_lora',
+           'unmerge_lora', 'peft_state_dict', 'lora_config', 'save_adapter', 'read_lora_config', 'load_adapter',
+           'to_peft']
 
 # %% ../nbs/04_lora.ipynb #92926bcd
 def lora_delta(A: Tensor, # (r, k) down-projection, random init
@@ -112,6 +113,18 @@ def replace_module(model: nn.Module, # the model, changed in place
     setattr(parent, child, new)
     return old
 
+def install_adapters(model: nn.Module, # the model, changed in place
+                     layers: dict, # dotted module name -> the adapter layer to put there (already built around the old one)
+                     trainable=(), # module-name suffixes to keep fully trainable, e.g. ("classifier",)
+                    ) -> nn.Module:
+    "Freeze `model`, put each adapter layer in place, and unfreeze the `trainable` modules (LoRA here, QLoRA in lesson 05)."
+    for p in model.parameters(): p.requires_grad_(False)
+    for n, layer in layers.items(): replace_module(model, n, layer)
+    for n, m in model.named_modules():
+        if trainable and name_matches(n, trainable):
+            for p in m.parameters(): p.requires_grad_(True)
+    return model
+
 def inject_lora(model: nn.Module, # any PyTorch model, e.g. a `transformers` PreTrainedModel
                 targets=("query", "value"), # module-name suffixes of the nn.Linear layers to adapt
                 r: int = 8, # rank
@@ -132,12 +145,7 @@ def inject_lora(model: nn.Module, # any PyTorch model, e.g. a `transformers` Pre
     except (ValueError, TypeError):
         for p, g in was.items(): p.requires_grad_(g)    # a refused rank leaves the model as it was
         raise
-    for p in model.parameters(): p.requires_grad_(False)
-    for n, layer in zip(names, layers): replace_module(model, n, layer)
-    for n, m in model.named_modules():
-        if trainable and name_matches(n, trainable):
-            for p in m.parameters(): p.requires_grad_(True)
-    return model
+    return install_adapters(model, dict(zip(names, layers)), trainable)
 
 def lora_layers(model: nn.Module) -> dict[str, LoRALinear]:
     "The model's `LoRALinear` modules by name."

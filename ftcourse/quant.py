@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .lora import lora_delta, LowRankAdapter, name_matches, replace_module
+from .lora import LowRankAdapter, install_adapters, name_matches, replace_module
 from .train import load_classifier, load_causal_lm
 
 # %% auto #0
@@ -289,12 +289,7 @@ def add_qlora(model: nn.Module, # a model after `quantize_linears`
     names = [n for n, m in model.named_modules() if isinstance(m, NF4Linear) and name_matches(n, targets)]
     if not names: raise ValueError(f"no NF4Linear matches {targets}: call quantize_linears first, or check the names")
     layers = [QLoRALinear(model.get_submodule(n), r, alpha, dropout) for n in names]   # every rank checked before anything changes
-    for p in model.parameters(): p.requires_grad_(False)
-    for n, layer in zip(names, layers): replace_module(model, n, layer)
-    for n, m in model.named_modules():
-        if trainable and name_matches(n, trainable):
-            for p in m.parameters(): p.requires_grad_(True)
-    return model
+    return install_adapters(model, dict(zip(names, layers)), trainable)
 
 # %% ../nbs/05_qlora.ipynb #4bd1aaef
 def nf4_config(compute_dtype: torch.dtype | None = None, # dtype of the matmuls (None: bf16 on a GPU that supports it, else float32)
@@ -329,11 +324,9 @@ def load_qlora(name: str = "tinylm", # bundled name, local directory or hub id
                gradient_checkpointing: bool = False, # recompute activations in backward (less memory, ~30% slower)
               ):
     "A PEFT LoRA model on a 4-bit NF4 base (QLoRA), or on the full-precision base when `quantize=False`; returns (model, tokenizer)."
-    import logging
     from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
     from ftcourse.core import get_device
     from ftcourse.train import enable_gradient_checkpointing
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)   # its CPU backend logs that an optional kernel package is absent
     if task not in ("causal_lm", "classification"): raise ValueError(f"task must be 'causal_lm' or 'classification', got {task!r}")
     device = get_device(device)
     head = ["classifier", "pooler.dense"] if task == "classification" else []   # transformers matches the full suffix: "pooler" alone is quantized
