@@ -16,7 +16,8 @@ __all__ = ['split_hidden', 'nbgrader_checksum', 'read_notebook', 'SourceCell', '
            'probe', 'raises', 'rng_state', 'call', 'count_flops', 'encode', 'compare', 'worker_main', 'Limits',
            'sandbox_problem', 'Sandbox', 'run_notebook', 'find_submissions', 'grade_submissions', 'write_results',
            'write_course', 'default_solutions', 'parse_shard', 'grade_folder', 'merge_grades', 'find_current_notebook',
-           'PartResult', 'CheckReport', 'self_check', 'check', 'probe_variants']
+           'PartResult', 'CheckReport', 'self_check', 'check', 'probe_variants', 'add_check_arguments', 'check_command',
+           'add_grade_arguments', 'grade_command']
 
 # %% ../nbs/90_grading.ipynb #914c905f
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*(?:\n|\Z)", re.S | re.M)
@@ -1252,3 +1253,63 @@ def probe_variants(assignment: Assignment, # from Assignment.from_source
     shutil.rmtree(tmp, ignore_errors=True)
     _check_reference(assignment, runs["__reference__"])
     return {n: _score(assignment, runs["__reference__"], runs[n]) for n in names}
+
+# %% ../nbs/90_grading.ipynb #0f89cdab
+def _positive_int(text: str) -> int:
+    import argparse
+    try: v = int(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if v < 1: raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {v}")
+    return v
+
+def _positive_float(text: str) -> float:
+    import argparse
+    try: v = float(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not v > 0: raise argparse.ArgumentTypeError(f"expected a number > 0, got {v}")
+    return v
+
+def add_check_arguments(p):
+    "The arguments of `ftcourse check`."
+    p.add_argument("notebook", help="the exercise notebook to check, e.g. exercises/04_lora/04_lora.ipynb")
+    p.add_argument("--timeout", type=_positive_float, default=120, help="CPU seconds allowed per cell (default: 120)")
+    return p
+
+def check_command(args) -> int:
+    "`ftcourse check`: print the self-check report; exit status 0 when every visible test passes, 1 otherwise."
+    rep = self_check(args.notebook, timeout=args.timeout)
+    print(rep)
+    return 0 if rep.passed else 1
+
+def add_grade_arguments(p):
+    "The arguments of `ftcourse grade`."
+    p.add_argument("assignment", help="assignment name, a folder of the solutions folder, e.g. 04_lora")
+    p.add_argument("submissions", nargs="?", help="a folder with one <student>.ipynb or <student>/ folder (one notebook inside) per student")
+    p.add_argument("--solutions", default=None, help="the folder of assignment sources (default: ./solutions, else the course repository's)")
+    p.add_argument("--out", default="grades", help="where grades.csv, feedback/, results.json and the nbgrader course/ go (default: grades)")
+    p.add_argument("--workers", type=_positive_int, default=2, help="notebooks graded at once, one CPU core each (default: 2)")
+    p.add_argument("--timeout", type=_positive_float, default=60, help="CPU seconds per cell and per hidden test (default: 60)")
+    p.add_argument("--shard", default=None, help="grade only shard i of n (i/n, 1 <= i <= n) of the sorted students, e.g. 3/8 (default: all)")
+    p.add_argument("--merge", nargs="+", metavar="SHARD_OUT", default=None,
+                   help="merge the --out folders of graded shards into --out instead of grading (default: off)")
+    p.add_argument("--no-course", action="store_true", help="skip the nbgrader course folder (default: write it)")
+    return p
+
+def grade_command(args) -> int:
+    "`ftcourse grade`: exit status 0 when every student was graded in full, 1 when some were not (named on stderr)."
+    if args.merge:
+        if args.submissions: raise ValueError("--merge takes shard folders, not a submissions folder")
+        results = merge_grades(args.out, args.merge)
+    else:
+        if not args.submissions: raise ValueError("give the submissions folder (or --merge with shard folders)")
+        results = grade_folder(args.assignment, args.submissions, out=args.out, workers=args.workers, solutions=args.solutions,
+                               limits=Limits(cell_timeout=args.timeout), shard=args.shard, course=not args.no_course)
+    out = Path(args.out)
+    print(f"graded {len(results)} student(s) of {args.assignment}: {out / 'grades.csv'}, feedback in {out / 'feedback'}"
+          + ("" if args.no_course else f", nbgrader course folder {out / 'course'}"))
+    failed = {s: r["error"] for s, r in results.items() if r.get("error")}
+    if failed:
+        print(f"could not grade {len(failed)} student(s) in full:", file=sys.stderr)
+        for s, e in failed.items(): print(f"  {s}: {e}", file=sys.stderr)
+        return 1
+    return 0
