@@ -15,9 +15,9 @@ from pathlib import Path
 __all__ = ['split_hidden', 'nbgrader_checksum', 'read_notebook', 'SourceCell', 'Assignment', 'close', 'unordered', 'as_set',
            'probe', 'raises', 'rng_state', 'call', 'count_flops', 'encode', 'compare', 'worker_main', 'Limits',
            'sandbox_problem', 'Sandbox', 'run_notebook', 'find_submissions', 'grade_submissions', 'write_results',
-           'write_course', 'default_solutions', 'parse_shard', 'grade_folder', 'merge_grades', 'find_current_notebook',
-           'PartResult', 'CheckReport', 'self_check', 'check', 'probe_variants', 'add_check_arguments', 'check_command',
-           'add_grade_arguments', 'grade_command']
+           'nbgrader_api', 'write_course', 'default_solutions', 'parse_shard', 'grade_folder', 'merge_grades',
+           'find_current_notebook', 'PartResult', 'CheckReport', 'self_check', 'check', 'probe_variants',
+           'add_check_arguments', 'check_command', 'add_grade_arguments', 'grade_command']
 
 # %% ../nbs/90_grading.ipynb #914c905f
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*(?:\n|\Z)", re.S | re.M)
@@ -625,7 +625,7 @@ def _run_env(home: str) -> dict:
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)   # where `import ftcourse` finds this package
 
-# %% ../nbs/90_grading.ipynb #3dfc1ec2
+# %% ../nbs/90_grading.ipynb #8a82da61
 class _Session:
     "One runner process and its line-based channel, read with deadlines and a size limit."
     def __init__(self, argv: list, cwd: Path, env: dict | None, max_line: int, stderr_path: Path):
@@ -679,7 +679,8 @@ def run_notebook(cells: list, # [(label, code)] to run in order
                  use_ipython: bool = True,
                 ) -> dict: # {"cells": [...], "probes": {name: encoded value or {"error"}}, "probe_cells": {gid: error}, "restarts", "error"}
     "Run a notebook's cells, then its probes, in fresh processes; a crash or hang costs only the cell or probe that caused it."
-    t_end = time.monotonic() + limits.total_timeout
+    t0 = time.monotonic()
+    t_end = t0 + limits.total_timeout
     grace = 10.0
     res = {"cells": [None] * len(cells), "probes": {}, "probe_cells": {}, "restarts": -1, "error": None}
     skip_cells, dead_probe_cells = set(), set()
@@ -766,9 +767,10 @@ def run_notebook(cells: list, # [(label, code)] to run in order
         shutil.rmtree(tmp, ignore_errors=True)
     for i, c in enumerate(res["cells"]):
         if c is None: res["cells"][i] = {"label": cells[i][0], "status": "not run", "error": res["error"] or "not reached", "output": ""}
+    res["seconds"] = round(time.monotonic() - t0, 2)
     return res
 
-# %% ../nbs/90_grading.ipynb #1e4e8aa8
+# %% ../nbs/90_grading.ipynb #02023f07
 def find_submissions(folder: str | os.PathLike, # <student>.ipynb files and/or <student>/ folders
                     ) -> dict: # student -> notebook Path, or an error string
     "The submissions in a folder: `<student>.ipynb`, or a `<student>/` folder holding exactly one notebook (at any depth)."
@@ -877,10 +879,11 @@ def grade_submissions(assignment: Assignment, # from Assignment.from_source
     _check_reference(assignment, ref)
     for s, run in runs.items():
         if "cells" not in run: results[s] = _error_row(assignment, run["error"], submissions[s]); continue
-        results[s] = {**_score(assignment, ref, run), "notebook": str(submissions[s]), "run": run}
+        results[s] = {**_score(assignment, ref, run), "notebook": str(submissions[s]), "seconds": run["seconds"],
+                      "restarts": run["restarts"], "run": run}
     return dict(sorted(results.items())), ref
 
-# %% ../nbs/90_grading.ipynb #59ed96e7
+# %% ../nbs/90_grading.ipynb #6c38288f
 def _feedback(assignment: str, student: str, r: dict) -> str:
     lines = [f"# {assignment}: {student}", ""]
     if r.get("error"): lines += [f"**Not fully graded:** {r['error']}. Your instructor has been told.", ""]
@@ -957,6 +960,25 @@ c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplemente
 # Review in formgrader, then `nbgrader generate_feedback {assignment}` and `nbgrader export` from this folder.
 '''
 
+def nbgrader_api(course: str | os.PathLike, # an nbgrader course folder
+                ):
+    "nbgrader's Python API for a course folder (what formgrader uses), configured like the folder's nbgrader_config.py."
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    c = Config()
+    c.CourseDirectory.root = str(Path(course).resolve())
+    c.CourseDirectory.db_url = f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    return NbGraderAPI(CourseDirectory(config=c), config=c)
+
+class _interpreter_on_path:
+    "Put this interpreter's scripts folder on PATH for the duration (nbgrader calls `alembic` by name)."
+    def __enter__(self):
+        self.old = os.environ.get("PATH", "")
+        os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), self.old])
+    def __exit__(self, *exc): os.environ["PATH"] = self.old
+
 def write_course(course: str | os.PathLike, # the nbgrader course folder to (re)create
                  assignment: Assignment,
                  source: str | os.PathLike, # the assignment's source folder (solutions/<name>)
@@ -971,13 +993,13 @@ def write_course(course: str | os.PathLike, # the nbgrader course folder to (re)
     (course / "source").mkdir(parents=True)
     shutil.copytree(source, course / "source" / assignment.name)
     (course / "nbgrader_config.py").write_text(_COURSE_CONFIG.format(root=str(course), db=course / "gradebook.db", assignment=assignment.name))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    r = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment.name, "--force"],
-                       cwd=course, env=env, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0: raise RuntimeError(f"nbgrader generate_assignment failed in {course}:\n{r.stderr[-2000:]}")
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     nb_id = Path(assignment.notebook).stem
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with _interpreter_on_path():                     # nbgrader runs `alembic` from PATH when it creates a gradebook
+        r = nbgrader_api(course).generate_assignment(assignment.name, force=True)
+        if not r["success"]: raise RuntimeError(f"nbgrader generate_assignment failed in {course}:\n{(r.get('log') or '')[-2000:]}")
+        gb = Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+    with gb:
         for s, res in results.items():
             if s not in autograded: continue
             src = autograded[s]
