@@ -14,9 +14,9 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['split_hidden', 'nbgrader_checksum', 'read_notebook', 'SourceCell', 'Assignment', 'close', 'unordered', 'as_set',
            'probe', 'raises', 'rng_state', 'call', 'count_flops', 'encode', 'compare', 'worker_main', 'Limits',
-           'sandbox_problem', 'Sandbox', 'run_notebook', 'find_submissions', 'grade_submissions', 'write_results',
-           'nbgrader_api', 'write_course', 'default_solutions', 'parse_shard', 'grade_folder', 'merge_grades',
-           'find_current_notebook', 'PartResult', 'CheckReport', 'self_check', 'check', 'probe_variants',
+           'sandbox_problem', 'Sandbox', 'run_notebook', 'find_current_notebook', 'PartResult', 'CheckReport',
+           'self_check', 'check', 'find_submissions', 'grade_submissions', 'write_results', 'nbgrader_api',
+           'write_course', 'default_solutions', 'parse_shard', 'grade_folder', 'merge_grades', 'probe_variants',
            'add_check_arguments', 'check_command', 'add_grade_arguments', 'grade_command']
 
 # %% ../nbs/90_grading.ipynb #914c905f
@@ -494,7 +494,7 @@ def worker_main():
     chan.flush()
     os._exit(0)
 
-# %% ../nbs/90_grading.ipynb #1924ad83
+# %% ../nbs/90_grading.ipynb #7de541e6
 @dataclass
 class Limits:
     "Resource limits of one notebook run."
@@ -518,7 +518,7 @@ def _readable_roots() -> list:
     "The folders a graded notebook may read: the system, the Python installation, its packages, ftcourse."
     import site, sysconfig
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-             str(Path(__file__).resolve().parent)}
+             str(_package_dir())}
     paths |= {p for k in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(k))}
     try: paths |= set(site.getsitepackages()) | {site.getusersitepackages()}
     except AttributeError: pass
@@ -620,12 +620,15 @@ def _run_env(home: str) -> dict:
            "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8", "FTCOURSE_SELF_CHECK": "1",
            "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [_PACKAGE_PARENT, os.environ.get("PYTHONPATH")] if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(_package_dir().parent), os.environ.get("PYTHONPATH")] if p)
     return env
 
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)   # where `import ftcourse` finds this package
+def _package_dir() -> Path:
+    "The folder of the ftcourse package this process imports (the sandbox imports the same one)."
+    import ftcourse
+    return Path(ftcourse.__file__).resolve().parent
 
-# %% ../nbs/90_grading.ipynb #8a82da61
+# %% ../nbs/90_grading.ipynb #c5c56c17
 class _Session:
     "One runner process and its line-based channel, read with deadlines and a size limit."
     def __init__(self, argv: list, cwd: Path, env: dict | None, max_line: int, stderr_path: Path):
@@ -702,7 +705,7 @@ def run_notebook(cells: list, # [(label, code)] to run in order
                 log, log_in = scratch / "notebook-output.log", "/tmp/notebook-output.log"
             else:                                            # the learner's own machine: their environment, a clean IPython profile
                 env = {**os.environ, "FTCOURSE_SELF_CHECK": "1", "MPLBACKEND": "Agg", "IPYTHONDIR": str(scratch / "ipython"),
-                       "PYTHONPATH": os.pathsep.join(p for p in [_PACKAGE_PARENT, os.environ.get("PYTHONPATH")] if p)}
+                       "PYTHONPATH": os.pathsep.join(p for p in [str(_package_dir().parent), os.environ.get("PYTHONPATH")] if p)}
                 log = log_in = scratch / "notebook-output.log"
                 sess = _Session(argv, Path(cwd or scratch), env, limits.message, tmp / "runner.err")
             progressed = False
@@ -769,330 +772,6 @@ def run_notebook(cells: list, # [(label, code)] to run in order
         if c is None: res["cells"][i] = {"label": cells[i][0], "status": "not run", "error": res["error"] or "not reached", "output": ""}
     res["seconds"] = round(time.monotonic() - t0, 2)
     return res
-
-# %% ../nbs/90_grading.ipynb #02023f07
-def find_submissions(folder: str | os.PathLike, # <student>.ipynb files and/or <student>/ folders
-                    ) -> dict: # student -> notebook Path, or an error string
-    "The submissions in a folder: `<student>.ipynb`, or a `<student>/` folder holding exactly one notebook (at any depth)."
-    folder = Path(folder)
-    if not folder.is_dir(): raise FileNotFoundError(f"no submissions folder {folder}")
-    subs: dict = {}
-    for p in sorted(folder.iterdir()):
-        if p.name.startswith(".") or p.name in ("__pycache__",): continue
-        if p.is_file() and p.suffix == ".ipynb": name, nbs = p.stem, [p]
-        elif p.is_dir():
-            name = p.name
-            nbs = sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts and not q.name.startswith("."))
-        else: continue
-        if name in subs: subs[name] = f"two submissions named {name!r} ({name}.ipynb and the folder {name}/): keep one"; continue
-        if not nbs: subs[name] = f"the folder {p.name}/ holds no notebook"
-        elif len(nbs) > 1: subs[name] = f"the folder {p.name}/ holds {len(nbs)} notebooks ({', '.join(str(q.relative_to(p)) for q in nbs)}): keep exactly one"
-        else: subs[name] = nbs[0]
-    if not subs: raise ValueError(f"{folder} holds no submissions: expected <student>.ipynb or <student>/<notebook>.ipynb")
-    return subs
-
-def _check_student_id(s: str) -> str | None:
-    if not s or s in (".", "..") or "/" in s or "\\" in s or "\0" in s or s.startswith("."):
-        return f"{s!r} cannot be a student id (a file or folder name without slashes, not starting with a dot)"
-    return None
-
-def _score(assignment: Assignment, ref: dict, run: dict) -> dict:
-    "Per graded cell: points when every probe returns what the reference's returns. Runs in the grader, on data."
-    visible = {c["label"]: c for c in run["cells"] if c}
-    cells = {}
-    for c in assignment.graded:
-        names = [n for n in ref["probes"] if n.rsplit(".", 1)[0] == c.grade_id]
-        failed = {}
-        for n in names:
-            got = run["probes"].get(n)
-            if got is None: failed[n] = run["probe_cells"].get(c.grade_id) or "not run"
-            elif "error" in got: failed[n] = got["error"]
-            else:
-                try: why = compare(ref["probes"][n]["value"], got["value"])
-                except Exception as e: why = f"unreadable result ({type(e).__name__})"
-                if why is not None: failed[n] = why
-        v = visible.get(c.grade_id, {})
-        cells[c.grade_id] = {"part": c.part, "points": c.points, "score": 0.0 if failed else c.points,
-                             "visible_error": v.get("error") if c.code.strip() and v.get("status") != "ok" else None,
-                             "failed_probes": failed, "n_probes": len(names)}
-    parts = {p: sum(x["score"] for x in cells.values() if x["part"] == p) for p in assignment.parts}
-    return {"score": sum(parts.values()), "max_score": assignment.max_score, "parts": parts, "cells": cells,
-            "cell_errors": [{"cell": c["label"], "error": c["error"]} for c in run["cells"]
-                            if c and c["status"] != "ok" and c["label"] not in cells],
-            "error": run.get("error")}
-
-def _check_reference(assignment: Assignment, ref: dict):
-    "The reference must pass its own visible tests and every probe must return a value, else the assignment is broken."
-    problems = [f"cell {c['label']}: {c['error']}" for c in ref["cells"] if c["status"] != "ok"]
-    problems += [f"probe {n}: {p['error']}" for n, p in ref["probes"].items() if "error" in p]
-    problems += [f"probes of {g}: {e}" for g, e in ref["probe_cells"].items()]
-    problems += [f"{c.grade_id} defines no probe" for c in assignment.graded
-                 if not any(n.rsplit(".", 1)[0] == c.grade_id for n in ref["probes"])]
-    if ref.get("error") or problems:
-        raise ValueError(f"the reference solution of {assignment.name} fails its own tests: "
-                         + "; ".join(([ref["error"]] if ref.get("error") else []) + problems[:5]))
-
-def _error_row(assignment: Assignment, error: str, notebook) -> dict:
-    return {"score": 0.0, "max_score": assignment.max_score, "parts": {p: 0.0 for p in assignment.parts},
-            "cells": {c.grade_id: {"part": c.part, "points": c.points, "score": 0.0, "visible_error": None, "failed_probes": {}, "n_probes": 0}
-                      for c in assignment.graded},
-            "cell_errors": [], "error": error, "notebook": None if isinstance(notebook, str) else str(notebook)}
-
-def grade_submissions(assignment: Assignment, # from Assignment.from_source
-                      submissions: dict, # student -> notebook path (or an error string from find_submissions)
-                      workers: int = 2, # notebooks run at once (one core each)
-                      limits: Limits = Limits(),
-                      sandbox: bool = True, # False only for trusted notebooks (the course's own tests of its probes)
-                      progress: bool = True, # a progress bar on stderr
-                      seed: int = 0,
-                     ) -> tuple[dict, dict]: # (student -> result, the reference run)
-    "Run the reference and every submission in sandboxes, `workers` at a time, and score each graded cell outside them."
-    from concurrent.futures import ThreadPoolExecutor
-    if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    box = Sandbox(limits) if sandbox else None
-    results, runs = {}, {}
-    todo = {}
-    for s, p in submissions.items():
-        why = _check_student_id(s) or (p if isinstance(p, str) else None)
-        if why is None:
-            try: todo[s] = assignment.submission_cells(read_notebook(p))
-            except (OSError, ValueError) as e: why = str(e)
-        if why is not None: results[s] = _error_row(assignment, why, p)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(todo) + 1, desc=f"grading {assignment.name}", unit="notebook", file=sys.stderr)
-    def job(item):
-        s, cells = item
-        try: return s, run_notebook(cells, assignment.probe_cells(), limits, box, seed=seed)
-        except Exception as e: return s, {"error": f"internal error while grading: {type(e).__name__}: {e}"}
-        finally:
-            if bar is not None: bar.update(1)
-    with ThreadPoolExecutor(workers) as ex:
-        ref_future = ex.submit(lambda: job(("__reference__", assignment.reference_cells()))[1])
-        futures = [ex.submit(job, it) for it in todo.items()]
-        ref = ref_future.result()
-        for f in futures:
-            s, run = f.result(); runs[s] = run
-    if bar is not None: bar.close()
-    if "cells" not in ref: raise RuntimeError(f"the reference run failed: {ref['error']}")
-    _check_reference(assignment, ref)
-    for s, run in runs.items():
-        if "cells" not in run: results[s] = _error_row(assignment, run["error"], submissions[s]); continue
-        results[s] = {**_score(assignment, ref, run), "notebook": str(submissions[s]), "seconds": run["seconds"],
-                      "restarts": run["restarts"], "run": run}
-    return dict(sorted(results.items())), ref
-
-# %% ../nbs/90_grading.ipynb #6c38288f
-def _feedback(assignment: str, student: str, r: dict) -> str:
-    lines = [f"# {assignment}: {student}", ""]
-    if r.get("error"): lines += [f"**Not fully graded:** {r['error']}. Your instructor has been told.", ""]
-    lines += [f"Score: **{r['score']:g} / {r['max_score']:g}**", "", "| part | score | out of |", "|---|---:|---:|"]
-    parts_max = Counter()
-    for c in r["cells"].values(): parts_max[c["part"]] += c["points"]
-    lines += [f"| {p} | {sc:g} | {parts_max[p]:g} |" for p, sc in r["parts"].items()]
-    notes = []
-    for gid, c in r["cells"].items():
-        if c["visible_error"]: notes.append(f"- `{gid}`, visible check failed: `{c['visible_error']}`")
-        if c["score"] < c["points"]:
-            what = "visible examples" if c["visible_error"] is None and "visible" in gid else "hidden tests"
-            if c["visible_error"] is None or "visible" not in gid:
-                notes.append(f"- `{gid}` ({c['points']:g} points): lost. The grader compared your functions with the reference "
-                             f"on {'the visible examples' if what == 'visible examples' else 'inputs you have not seen'}"
-                             " and they differ (or raised, or ran past the time limit). Re-read the part's specification: "
-                             "shapes, dtypes, edge cases, inputs left unchanged.")
-    for e in r.get("cell_errors", []): notes.append(f"- cell `{e['cell']}` raised `{e['error']}`")
-    if notes: lines += ["", "## What to look at", "", *notes]
-    return "\n".join(lines) + "\n"
-
-def _public(r: dict) -> dict:
-    return {k: v for k, v in r.items() if k != "run"}
-
-def write_results(out: str | os.PathLike, # output folder
-                  assignment: Assignment,
-                  results: dict, # student -> result (from grade_submissions or merged shards)
-                  shard: tuple | None = None, # (i, n) when this is one shard of a cohort
-                 ) -> Path:
-    "Write grades.csv, feedback/<student>.md and results.json."
-    out = Path(out); (out / "feedback").mkdir(parents=True, exist_ok=True)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["student", *assignment.parts, "total", "max_score", "error"])
-        for s, r in results.items():
-            w.writerow([s, *(f"{r['parts'].get(p, 0):g}" for p in assignment.parts), f"{r['score']:g}", f"{r['max_score']:g}", r.get("error") or ""])
-    for s, r in results.items(): (out / "feedback" / f"{s}.md").write_text(_feedback(assignment.name, s, r), encoding="utf-8")
-    meta = {"assignment": assignment.name, "notebook": assignment.notebook, "digest": assignment.digest, "shard": list(shard) if shard else None,
-            "parts": assignment.parts, "max_score": assignment.max_score,
-            "students": {s: _public(r) for s, r in results.items()}}
-    (out / "results.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
-    return out
-
-def _autograded_notebook(assignment: Assignment, nb: dict, r: dict):
-    "The submission as nbgrader's autograde would leave it: released structure, the learner's code, outputs, no hidden code."
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_notebook, new_output
-    runs = {i: c for i, c in enumerate(r["run"]["cells"])}
-    out, shown = new_notebook(metadata=nb.get("metadata", {})), set()
-    by_index = {c.index: c for c in assignment.cells}
-    for k, (idx, label, code) in enumerate(assignment._plan(nb)):
-        s = by_index.get(idx)
-        if s is not None and idx not in shown:
-            shown.add(idx); out.cells += [nbformat.from_dict(m) for m in s.before]
-        cell = new_code_cell(code, metadata={"nbgrader": s.meta} if s is not None and s.meta else {})
-        run = runs.get(k, {})
-        if run.get("output"): cell.outputs.append(new_output("stream", name="stdout", text=run["output"]))
-        if run.get("status") not in (None, "ok"):
-            name, _, value = (run.get("error") or "Error").partition(": ")
-            cell.outputs.append(new_output("error", ename=name, evalue=value, traceback=[run.get("error") or name]))
-        if s is not None and s.kind == "test":
-            c = r["cells"][s.grade_id]
-            verdict = "passed" if c["score"] == c["points"] else "failed"
-            cell.outputs.append(new_output("stream", name="stdout", text=f"[graded: {c['score']:g} / {c['points']:g}; the tests of this cell {verdict}]\n"))
-        out.cells.append(cell)
-    out.cells += [nbformat.from_dict(m) for m in assignment.after]
-    return out
-
-_COURSE_CONFIG = '''c = get_config()
-c.CourseDirectory.root = {root!r}
-c.CourseDirectory.db_url = "sqlite:///{db}"
-c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
-# Scores were decided by `ftcourse grade` (sandboxed learner code, probes compared with the reference).
-# Review in formgrader, then `nbgrader generate_feedback {assignment}` and `nbgrader export` from this folder.
-'''
-
-def nbgrader_api(course: str | os.PathLike, # an nbgrader course folder
-                ):
-    "nbgrader's Python API for a course folder (what formgrader uses), configured like the folder's nbgrader_config.py."
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
-    c = Config()
-    c.CourseDirectory.root = str(Path(course).resolve())
-    c.CourseDirectory.db_url = f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
-    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-    return NbGraderAPI(CourseDirectory(config=c), config=c)
-
-class _interpreter_on_path:
-    "Put this interpreter's scripts folder on PATH for the duration (nbgrader calls `alembic` by name)."
-    def __enter__(self):
-        self.old = os.environ.get("PATH", "")
-        os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), self.old])
-    def __exit__(self, *exc): os.environ["PATH"] = self.old
-
-def write_course(course: str | os.PathLike, # the nbgrader course folder to (re)create
-                 assignment: Assignment,
-                 source: str | os.PathLike, # the assignment's source folder (solutions/<name>)
-                 results: dict, # student -> result
-                 autograded: dict, # student -> an autograded notebook (nbformat), or the course folder of a shard to copy it from
-                ) -> Path:
-    "A normal nbgrader course folder: source, release, submitted, autograded notebooks and gradebook.db with every score."
-    from nbgrader.api import Gradebook
-    import nbformat
-    course = Path(course).resolve()
-    if course.exists(): shutil.rmtree(course)
-    (course / "source").mkdir(parents=True)
-    shutil.copytree(source, course / "source" / assignment.name)
-    (course / "nbgrader_config.py").write_text(_COURSE_CONFIG.format(root=str(course), db=course / "gradebook.db", assignment=assignment.name))
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    nb_id = Path(assignment.notebook).stem
-    with _interpreter_on_path():                     # nbgrader runs `alembic` from PATH when it creates a gradebook
-        r = nbgrader_api(course).generate_assignment(assignment.name, force=True)
-        if not r["success"]: raise RuntimeError(f"nbgrader generate_assignment failed in {course}:\n{(r.get('log') or '')[-2000:]}")
-        gb = Gradebook(f"sqlite:///{course / 'gradebook.db'}")
-    with gb:
-        for s, res in results.items():
-            if s not in autograded: continue
-            src = autograded[s]
-            if isinstance(src, Path):                     # a shard's course folder: take its copies
-                for kind in ("submitted", "autograded"):
-                    shutil.copytree(src / kind / s / assignment.name, course / kind / s / assignment.name)
-            else:
-                for kind in ("submitted", "autograded"):
-                    (course / kind / s / assignment.name).mkdir(parents=True)
-                    (course / kind / s / assignment.name / "timestamp.txt").write_text(stamp)
-                shutil.copy(res["notebook"], course / "submitted" / s / assignment.name / assignment.notebook)
-                nbformat.write(src, course / "autograded" / s / assignment.name / assignment.notebook)
-            gb.update_or_create_student(s)
-            gb.update_or_create_submission(assignment.name, s, timestamp=stamp)
-            for gid, c in res["cells"].items():
-                g = gb.find_grade(gid, nb_id, assignment.name, s)
-                g.auto_score, g.needs_manual_grade = c["score"], bool(res.get("error"))
-            gb.db.commit()
-    return course
-
-# %% ../nbs/90_grading.ipynb #35f4d64d
-def default_solutions() -> Path:
-    "`./solutions` if it exists, else the `solutions/` folder of the repository this package was installed from."
-    for p in (Path.cwd() / "solutions", Path(__file__).resolve().parents[1] / "solutions"):
-        if p.is_dir(): return p
-    raise FileNotFoundError("no solutions folder here: pass it with --solutions DIR (the folder that holds NN_topic/NN_topic.ipynb)")
-
-def parse_shard(text: str) -> tuple:
-    "'i/n' -> (i, n), 1 <= i <= n."
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
-    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)): raise ValueError(f"--shard must be i/n with 1 <= i <= n, got {text!r}")
-    return int(m.group(1)), int(m.group(2))
-
-def grade_folder(assignment: str, # assignment name, e.g. "04_lora"
-                 folder: str | os.PathLike, # one <student>.ipynb, or <student>/ with one notebook, per student
-                 out: str | os.PathLike = "grades", # grades.csv, feedback/, results.json and the nbgrader course/ go here
-                 workers: int = 2, # notebooks graded at once (one core each)
-                 solutions: str | os.PathLike | None = None, # assignment sources; None: ./solutions or the repository's
-                 limits: Limits = Limits(),
-                 shard: str | tuple | None = None, # "i/n": grade only every n-th student, starting with the i-th (sorted names)
-                 course: bool = True, # also write the nbgrader course folder (needs nbgrader)
-                 progress: bool = True,
-                ) -> dict: # student -> result; those with an "error" were not graded in full
-    "Grade every submission in `folder` in sandboxes; write grades.csv, feedback, results.json and an nbgrader course folder."
-    if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    solutions = Path(solutions) if solutions is not None else default_solutions()
-    a = Assignment.from_source(solutions, assignment)
-    subs = find_submissions(folder)
-    if shard is not None:
-        i, n = parse_shard(shard) if isinstance(shard, str) else shard
-        names = sorted(subs)[i - 1::n]
-        subs, shard = {s: subs[s] for s in names}, (i, n)
-    results, _ = grade_submissions(a, subs, workers=workers, limits=limits, progress=progress)
-    out = write_results(out, a, results, shard)
-    if course:
-        notebooks = {}
-        for s, r in results.items():
-            if r.get("run") and r.get("notebook"):
-                notebooks[s] = _autograded_notebook(a, read_notebook(r["notebook"]), r)
-        write_course(out / "course", a, solutions / assignment, results, notebooks)
-    return results
-
-def merge_grades(out: str | os.PathLike, # where the merged grades.csv, feedback/, results.json and course/ go
-                 shards: list, # the output folders of `grade_folder(..., shard="i/n")`, every i from 1 to n
-                ) -> dict: # student -> result
-    "Merge the outputs of sharded grading runs into one, checking that they graded the same source and cover every shard once."
-    metas = []
-    for d in map(Path, shards):
-        f = d / "results.json"
-        if not f.is_file(): raise FileNotFoundError(f"{d} is not the output of a graded shard (no results.json)")
-        metas.append((d, json.loads(f.read_text(encoding="utf-8"))))
-    if not metas: raise ValueError("nothing to merge")
-    first = metas[0][1]
-    for d, m in metas:
-        if (m["assignment"], m["digest"]) != (first["assignment"], first["digest"]):
-            raise ValueError(f"{d} graded {m['assignment']} from another source than {metas[0][0]}: grade every shard from the same solutions")
-    counts = {tuple(m["shard"] or (1, 1))[1] for _, m in metas}
-    got = sorted(tuple(m["shard"] or (1, 1))[0] for _, m in metas)
-    if len(counts) != 1 or got != list(range(1, counts.pop() + 1)):
-        raise ValueError(f"shards {got} do not cover 1..n exactly once")
-    results, origin = {}, {}
-    for d, m in metas:
-        for s, r in m["students"].items():
-            if s in results: raise ValueError(f"student {s!r} appears in two shards ({origin[s]} and {d})")
-            results[s], origin[s] = r, d
-    results = dict(sorted(results.items()))
-    src = metas[0][0] / "course" / "source" / first["assignment"]
-    a = Assignment.from_source(src.parent, first["assignment"])
-    out = write_results(out, a, results)
-    if all((d / "course").is_dir() for d, _ in metas):
-        write_course(Path(out) / "course", a, src, results,
-                     {s: (origin[s] / "course").resolve() for s in results if (origin[s] / "course" / "autograded" / s).is_dir()})
-    return results
 
 # %% ../nbs/90_grading.ipynb #02ffe5c6
 def _kernel_id() -> str | None:
@@ -1230,6 +909,332 @@ def check(path: str | os.PathLike | None = None, # the notebook; None: the one t
     except ImportError: pass
     print(report)
     return report
+
+# %% ../nbs/90_grading.ipynb #02023f07
+def find_submissions(folder: str | os.PathLike, # <student>.ipynb files and/or <student>/ folders
+                    ) -> dict: # student -> notebook Path, or an error string
+    "The submissions in a folder: `<student>.ipynb`, or a `<student>/` folder holding exactly one notebook (at any depth)."
+    folder = Path(folder)
+    if not folder.is_dir(): raise FileNotFoundError(f"no submissions folder {folder}")
+    subs: dict = {}
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(".") or p.name in ("__pycache__",): continue
+        if p.is_file() and p.suffix == ".ipynb": name, nbs = p.stem, [p]
+        elif p.is_dir():
+            name = p.name
+            nbs = sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts and not q.name.startswith("."))
+        else: continue
+        if name in subs: subs[name] = f"two submissions named {name!r} ({name}.ipynb and the folder {name}/): keep one"; continue
+        if not nbs: subs[name] = f"the folder {p.name}/ holds no notebook"
+        elif len(nbs) > 1: subs[name] = f"the folder {p.name}/ holds {len(nbs)} notebooks ({', '.join(str(q.relative_to(p)) for q in nbs)}): keep exactly one"
+        else: subs[name] = nbs[0]
+    if not subs: raise ValueError(f"{folder} holds no submissions: expected <student>.ipynb or <student>/<notebook>.ipynb")
+    return subs
+
+def _check_student_id(s: str) -> str | None:
+    if not s or s in (".", "..") or "/" in s or "\\" in s or "\0" in s or s.startswith("."):
+        return f"{s!r} cannot be a student id (a file or folder name without slashes, not starting with a dot)"
+    return None
+
+def _score(assignment: Assignment, ref: dict, run: dict) -> dict:
+    "Per graded cell: points when every probe returns what the reference's returns. Runs in the grader, on data."
+    visible = {c["label"]: c for c in run["cells"] if c}
+    cells = {}
+    for c in assignment.graded:
+        names = [n for n in ref["probes"] if n.rsplit(".", 1)[0] == c.grade_id]
+        failed = {}
+        for n in names:
+            got = run["probes"].get(n)
+            if got is None: failed[n] = run["probe_cells"].get(c.grade_id) or "not run"
+            elif "error" in got: failed[n] = got["error"]
+            else:
+                try: why = compare(ref["probes"][n]["value"], got["value"])
+                except Exception as e: why = f"unreadable result ({type(e).__name__})"
+                if why is not None: failed[n] = why
+        v = visible.get(c.grade_id, {})
+        cells[c.grade_id] = {"part": c.part, "points": c.points, "score": 0.0 if failed else c.points,
+                             "visible_error": v.get("error") if c.code.strip() and v.get("status") != "ok" else None,
+                             "failed_probes": failed, "n_probes": len(names)}
+    parts = {p: sum(x["score"] for x in cells.values() if x["part"] == p) for p in assignment.parts}
+    return {"score": sum(parts.values()), "max_score": assignment.max_score, "parts": parts, "cells": cells,
+            "cell_errors": [{"cell": c["label"], "error": c["error"]} for c in run["cells"]
+                            if c and c["status"] != "ok" and c["label"] not in cells],
+            "error": run.get("error")}
+
+def _check_reference(assignment: Assignment, ref: dict):
+    "The reference must pass its own visible tests and every probe must return a value, else the assignment is broken."
+    problems = [f"cell {c['label']}: {c['error']}" for c in ref["cells"] if c["status"] != "ok"]
+    problems += [f"probe {n}: {p['error']}" for n, p in ref["probes"].items() if "error" in p]
+    problems += [f"probes of {g}: {e}" for g, e in ref["probe_cells"].items()]
+    problems += [f"{c.grade_id} defines no probe" for c in assignment.graded
+                 if not any(n.rsplit(".", 1)[0] == c.grade_id for n in ref["probes"])]
+    if ref.get("error") or problems:
+        raise ValueError(f"the reference solution of {assignment.name} fails its own tests: "
+                         + "; ".join(([ref["error"]] if ref.get("error") else []) + problems[:5]))
+
+def _error_row(assignment: Assignment, error: str, notebook) -> dict:
+    return {"score": 0.0, "max_score": assignment.max_score, "parts": {p: 0.0 for p in assignment.parts},
+            "cells": {c.grade_id: {"part": c.part, "points": c.points, "score": 0.0, "visible_error": None, "failed_probes": {}, "n_probes": 0}
+                      for c in assignment.graded},
+            "cell_errors": [], "error": error, "notebook": None if isinstance(notebook, str) else str(notebook)}
+
+def grade_submissions(assignment: Assignment, # from Assignment.from_source
+                      submissions: dict, # student -> notebook path (or an error string from find_submissions)
+                      workers: int = 2, # notebooks run at once (one core each)
+                      limits: Limits = Limits(),
+                      sandbox: bool = True, # False only for trusted notebooks (the course's own tests of its probes)
+                      progress: bool = True, # a progress bar on stderr
+                      seed: int = 0,
+                     ) -> tuple[dict, dict]: # (student -> result, the reference run)
+    "Run the reference and every submission in sandboxes, `workers` at a time, and score each graded cell outside them."
+    from concurrent.futures import ThreadPoolExecutor
+    if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    box = Sandbox(limits) if sandbox else None
+    results, runs = {}, {}
+    todo = {}
+    for s, p in submissions.items():
+        why = _check_student_id(s) or (p if isinstance(p, str) else None)
+        if why is None:
+            try: todo[s] = assignment.submission_cells(read_notebook(p))
+            except (OSError, ValueError) as e: why = str(e)
+        if why is not None: results[s] = _error_row(assignment, why, p)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo) + 1, desc=f"grading {assignment.name}", unit="notebook", file=sys.stderr)
+    def job(item):
+        s, cells = item
+        try: return s, run_notebook(cells, assignment.probe_cells(), limits, box, seed=seed)
+        except Exception as e: return s, {"error": f"internal error while grading: {type(e).__name__}: {e}"}
+        finally:
+            if bar is not None: bar.update(1)
+    with ThreadPoolExecutor(workers) as ex:
+        ref_future = ex.submit(lambda: job(("__reference__", assignment.reference_cells()))[1])
+        futures = [ex.submit(job, it) for it in todo.items()]
+        ref = ref_future.result()
+        for f in futures:
+            s, run = f.result(); runs[s] = run
+    if bar is not None: bar.close()
+    if "cells" not in ref: raise RuntimeError(f"the reference run failed: {ref['error']}")
+    _check_reference(assignment, ref)
+    for s, run in runs.items():
+        if "cells" not in run: results[s] = _error_row(assignment, run["error"], submissions[s]); continue
+        results[s] = {**_score(assignment, ref, run), "notebook": str(submissions[s]), "seconds": run["seconds"],
+                      "restarts": run["restarts"], "run": run}
+    return dict(sorted(results.items())), ref
+
+# %% ../nbs/90_grading.ipynb #cd19d03c
+def _feedback(assignment: str, student: str, r: dict) -> str:
+    lines = [f"# {assignment}: {student}", ""]
+    if r.get("error"): lines += [f"**Not fully graded:** {r['error']}. Your instructor has been told.", ""]
+    lines += [f"Score: **{r['score']:g} / {r['max_score']:g}**", "", "| part | score | out of |", "|---|---:|---:|"]
+    parts_max = Counter()
+    for c in r["cells"].values(): parts_max[c["part"]] += c["points"]
+    lines += [f"| {p} | {sc:g} | {parts_max[p]:g} |" for p, sc in r["parts"].items()]
+    notes = []
+    for gid, c in r["cells"].items():
+        if c["visible_error"]: notes.append(f"- `{gid}`, visible check failed: `{c['visible_error']}`")
+        if c["score"] < c["points"]:
+            what = "visible examples" if c["visible_error"] is None and "visible" in gid else "hidden tests"
+            if c["visible_error"] is None or "visible" not in gid:
+                notes.append(f"- `{gid}` ({c['points']:g} points): lost. The grader compared your functions with the reference "
+                             f"on {'the visible examples' if what == 'visible examples' else 'inputs you have not seen'}"
+                             " and they differ (or raised, or ran past the time limit). Re-read the part's specification: "
+                             "shapes, dtypes, edge cases, inputs left unchanged.")
+    for e in r.get("cell_errors", []): notes.append(f"- cell `{e['cell']}` raised `{e['error']}`")
+    if notes: lines += ["", "## What to look at", "", *notes]
+    return "\n".join(lines) + "\n"
+
+def _public(r: dict) -> dict:
+    return {k: v for k, v in r.items() if k != "run"}
+
+def write_results(out: str | os.PathLike, # output folder
+                  assignment: Assignment,
+                  results: dict, # student -> result (from grade_submissions or merged shards)
+                  shard: tuple | None = None, # (i, n) when this is one shard of a cohort
+                 ) -> Path:
+    "Write grades.csv, feedback/<student>.md and results.json."
+    out = Path(out); (out / "feedback").mkdir(parents=True, exist_ok=True)
+    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["student", *assignment.parts, "total", "max_score", "error"])
+        for s, r in results.items():
+            w.writerow([s, *(f"{r['parts'].get(p, 0):g}" for p in assignment.parts), f"{r['score']:g}", f"{r['max_score']:g}", r.get("error") or ""])
+    for s, r in results.items(): (out / "feedback" / f"{s}.md").write_text(_feedback(assignment.name, s, r), encoding="utf-8")
+    meta = {"assignment": assignment.name, "notebook": assignment.notebook, "digest": assignment.digest, "shard": list(shard) if shard else None,
+            "parts": assignment.parts, "max_score": assignment.max_score,
+            "students": {s: _public(r) for s, r in results.items()}}
+    (out / "results.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+    return out
+
+def _autograded_notebook(assignment: Assignment, nb: dict, r: dict):
+    "The submission as nbgrader's autograde would leave it: released structure, the learner's code, outputs, no hidden code."
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+    runs = {i: c for i, c in enumerate(r["run"]["cells"])}
+    out, shown = new_notebook(metadata=nb.get("metadata", {})), set()
+    by_index = {c.index: c for c in assignment.cells}
+    for k, (idx, label, code) in enumerate(assignment._plan(nb)):
+        s = by_index.get(idx)
+        if s is not None and idx not in shown:
+            shown.add(idx); out.cells += [nbformat.from_dict(m) for m in s.before]
+        cell = new_code_cell(code, metadata={"nbgrader": s.meta} if s is not None and s.meta else {})
+        run = runs.get(k, {})
+        if run.get("output"): cell.outputs.append(new_output("stream", name="stdout", text=run["output"]))
+        if run.get("status") not in (None, "ok"):
+            name, _, value = (run.get("error") or "Error").partition(": ")
+            cell.outputs.append(new_output("error", ename=name, evalue=value, traceback=[run.get("error") or name]))
+        if s is not None and s.kind == "test":
+            c = r["cells"][s.grade_id]
+            verdict = "passed" if c["score"] == c["points"] else "failed"
+            cell.outputs.append(new_output("stream", name="stdout", text=f"[graded: {c['score']:g} / {c['points']:g}; the tests of this cell {verdict}]\n"))
+        out.cells.append(cell)
+    out.cells += [nbformat.from_dict(m) for m in assignment.after]
+    return out
+
+_COURSE_CONFIG = '''c = get_config()
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.db_url = "sqlite:///{db}"
+c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+# Scores were decided by `ftcourse grade` (sandboxed learner code, probes compared with the reference).
+# Review in formgrader, then `nbgrader generate_feedback {assignment}` and `nbgrader export` from this folder.
+'''
+
+def nbgrader_api(course: str | os.PathLike, # an nbgrader course folder
+                ):
+    "nbgrader's Python API for a course folder (what formgrader uses), configured like the folder's nbgrader_config.py."
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    c = Config()
+    c.CourseDirectory.root = str(Path(course).resolve())
+    c.CourseDirectory.db_url = f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    return NbGraderAPI(CourseDirectory(config=c), config=c)
+
+class _interpreter_on_path:
+    "Put this interpreter's scripts folder on PATH for the duration (nbgrader calls `alembic` by name)."
+    def __enter__(self):
+        self.old = os.environ.get("PATH", "")
+        os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), self.old])
+    def __exit__(self, *exc): os.environ["PATH"] = self.old
+
+def write_course(course: str | os.PathLike, # the nbgrader course folder to (re)create
+                 assignment: Assignment,
+                 source: str | os.PathLike, # the assignment's source folder (solutions/<name>)
+                 results: dict, # student -> result
+                 autograded: dict, # student -> an autograded notebook (nbformat), or the course folder of a shard to copy it from
+                ) -> Path:
+    "A normal nbgrader course folder: source, release, submitted, autograded notebooks and gradebook.db with every score."
+    from nbgrader.api import Gradebook
+    import nbformat
+    course = Path(course).resolve()
+    if course.exists(): shutil.rmtree(course)
+    (course / "source").mkdir(parents=True)
+    shutil.copytree(source, course / "source" / assignment.name)
+    (course / "nbgrader_config.py").write_text(_COURSE_CONFIG.format(root=str(course), db=course / "gradebook.db", assignment=assignment.name))
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    nb_id = Path(assignment.notebook).stem
+    with _interpreter_on_path():                     # nbgrader runs `alembic` from PATH when it creates a gradebook
+        r = nbgrader_api(course).generate_assignment(assignment.name, force=True)
+        if not r["success"]: raise RuntimeError(f"nbgrader generate_assignment failed in {course}:\n{(r.get('log') or '')[-2000:]}")
+        gb = Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+    import warnings
+    with gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # SQLAlchemy's autoflush notes from inside nbgrader's add_submission
+        for s, res in results.items():
+            if s not in autograded: continue
+            src = autograded[s]
+            if isinstance(src, Path):                     # a shard's course folder: take its copies
+                for kind in ("submitted", "autograded"):
+                    shutil.copytree(src / kind / s / assignment.name, course / kind / s / assignment.name)
+            else:
+                for kind in ("submitted", "autograded"):
+                    (course / kind / s / assignment.name).mkdir(parents=True)
+                    (course / kind / s / assignment.name / "timestamp.txt").write_text(stamp)
+                shutil.copy(res["notebook"], course / "submitted" / s / assignment.name / assignment.notebook)
+                nbformat.write(src, course / "autograded" / s / assignment.name / assignment.notebook)
+            gb.update_or_create_student(s)
+            gb.update_or_create_submission(assignment.name, s, timestamp=stamp)
+            for gid, c in res["cells"].items():
+                g = gb.find_grade(gid, nb_id, assignment.name, s)
+                g.auto_score, g.needs_manual_grade = c["score"], bool(res.get("error"))
+            gb.db.commit()
+    return course
+
+# %% ../nbs/90_grading.ipynb #c427a236
+def default_solutions() -> Path:
+    "`./solutions` if it exists, else the `solutions/` folder of the repository this package was installed from."
+    for p in (Path.cwd() / "solutions", _package_dir().parent / "solutions"):
+        if p.is_dir(): return p
+    raise FileNotFoundError("no solutions folder here: pass it with --solutions DIR (the folder that holds NN_topic/NN_topic.ipynb)")
+
+def parse_shard(text: str) -> tuple:
+    "'i/n' -> (i, n), 1 <= i <= n."
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)): raise ValueError(f"--shard must be i/n with 1 <= i <= n, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+def grade_folder(assignment: str, # assignment name, e.g. "04_lora"
+                 folder: str | os.PathLike, # one <student>.ipynb, or <student>/ with one notebook, per student
+                 out: str | os.PathLike = "grades", # grades.csv, feedback/, results.json and the nbgrader course/ go here
+                 workers: int = 2, # notebooks graded at once (one core each)
+                 solutions: str | os.PathLike | None = None, # assignment sources; None: ./solutions or the repository's
+                 limits: Limits = Limits(),
+                 shard: str | tuple | None = None, # "i/n": grade only every n-th student, starting with the i-th (sorted names)
+                 course: bool = True, # also write the nbgrader course folder (needs nbgrader)
+                 progress: bool = True,
+                ) -> dict: # student -> result; those with an "error" were not graded in full
+    "Grade every submission in `folder` in sandboxes; write grades.csv, feedback, results.json and an nbgrader course folder."
+    if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    solutions = Path(solutions) if solutions is not None else default_solutions()
+    a = Assignment.from_source(solutions, assignment)
+    subs = find_submissions(folder)
+    if shard is not None:
+        i, n = parse_shard(shard) if isinstance(shard, str) else shard
+        names = sorted(subs)[i - 1::n]
+        subs, shard = {s: subs[s] for s in names}, (i, n)
+    results, _ = grade_submissions(a, subs, workers=workers, limits=limits, progress=progress)
+    out = write_results(out, a, results, shard)
+    if course:
+        notebooks = {}
+        for s, r in results.items():
+            if r.get("run") and r.get("notebook"):
+                notebooks[s] = _autograded_notebook(a, read_notebook(r["notebook"]), r)
+        write_course(out / "course", a, solutions / assignment, results, notebooks)
+    return results
+
+def merge_grades(out: str | os.PathLike, # where the merged grades.csv, feedback/, results.json and course/ go
+                 shards: list, # the output folders of `grade_folder(..., shard="i/n")`, every i from 1 to n
+                ) -> dict: # student -> result
+    "Merge the outputs of sharded grading runs into one, checking that they graded the same source and cover every shard once."
+    metas = []
+    for d in map(Path, shards):
+        f = d / "results.json"
+        if not f.is_file(): raise FileNotFoundError(f"{d} is not the output of a graded shard (no results.json)")
+        metas.append((d, json.loads(f.read_text(encoding="utf-8"))))
+    if not metas: raise ValueError("nothing to merge")
+    first = metas[0][1]
+    for d, m in metas:
+        if (m["assignment"], m["digest"]) != (first["assignment"], first["digest"]):
+            raise ValueError(f"{d} graded {m['assignment']} from another source than {metas[0][0]}: grade every shard from the same solutions")
+    counts = {tuple(m["shard"] or (1, 1))[1] for _, m in metas}
+    got = sorted(tuple(m["shard"] or (1, 1))[0] for _, m in metas)
+    if len(counts) != 1 or got != list(range(1, counts.pop() + 1)):
+        raise ValueError(f"shards {got} do not cover 1..n exactly once")
+    results, origin = {}, {}
+    for d, m in metas:
+        for s, r in m["students"].items():
+            if s in results: raise ValueError(f"student {s!r} appears in two shards ({origin[s]} and {d})")
+            results[s], origin[s] = r, d
+    results = dict(sorted(results.items()))
+    src = metas[0][0] / "course" / "source" / first["assignment"]
+    a = Assignment.from_source(src.parent, first["assignment"])
+    out = write_results(out, a, results)
+    if all((d / "course").is_dir() for d, _ in metas):
+        write_course(Path(out) / "course", a, src, results,
+                     {s: (origin[s] / "course").resolve() for s in results if (origin[s] / "course" / "autograded" / s).is_dir()})
+    return results
 
 # %% ../nbs/90_grading.ipynb #3135b063
 def _batch_main():
