@@ -401,6 +401,20 @@ def test_self_check_flags_edited_tests_and_bad_input(tmp_path):
     with pytest.raises(ValueError, match="not an exercise"): self_check(ROOT / "nbs" / "00_core.ipynb")
 
 
+def test_self_check_needs_nothing_beyond_a_plain_install(tmp_path):
+    "With nbformat, nbclient, nbgrader, jupyter_client and IPython impossible to import (a plain `pip install`), the self-check works."
+    blocked = ("nbformat", "nbclient", "nbgrader", "jupyter_client", "ipykernel", "IPython", "traitlets")
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nclass _Block:\n    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {blocked!r}: raise ImportError('not installed: ' + name)\n"
+        "sys.meta_path.insert(0, _Block())\n")
+    code = ("from ftcourse.grading import self_check\nimport sys\nrep = self_check(sys.argv[1])\n"
+            f"assert not any(m.split('.')[0] in {blocked!r} for m in sys.modules)\nprint(rep.score, rep.max_score, rep.hidden_points)")
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    r = subprocess.run([sys.executable, "-c", code, str(EXERCISES / "05_qlora" / "05_qlora.ipynb")], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and [float(v) for v in r.stdout.split()] == [0, 5, 11], r.stderr[-2000:]
+
+
 def test_checksums_match_nbgrader():
     from nbgrader.utils import compute_checksum
     import nbformat
