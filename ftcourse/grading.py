@@ -358,7 +358,7 @@ def _close_arrays(e, g, dtype: str, path: str, tol) -> str | None:
     bad = err > rtol * np.abs(e[fin]) + atol
     return None if not bad.any() else f"{path}: {int(bad.sum())} of {e.size} values differ (max abs difference {float(err.max()):.3g}, largest expected magnitude {scale:.3g})"
 
-# %% ../nbs/90_grading.ipynb #32defa8c
+# %% ../nbs/90_grading.ipynb #d97ce400
 class _Timeout(BaseException): pass  # raised into cells and probes by the alarm; not an Exception, so `except Exception` cannot swallow it
 
 def _alarm(seconds: float):
@@ -418,11 +418,15 @@ class _Notebook:
         except KeyError: raise AttributeError(f"the notebook defines no {name!r}") from None
     def __setattr__(self, name, value): raise AttributeError("probes cannot change the notebook")
 
+_RUNNER_PID = None  # the runner process; a process the notebook forked never speaks for it
+
 def _send(chan, msg: dict):
+    if _RUNNER_PID is not None and os.getpid() != _RUNNER_PID: return
     chan.write(json.dumps(msg) + "\n"); chan.flush()
 
 def _run_cells(runner: _CellRunner, cells: list, timeout: float, chan, output_limit: int):
     for i, (label, code) in enumerate(cells):
+        if _RUNNER_PID is not None and os.getpid() != _RUNNER_PID: os._exit(0)   # a fork of the runner stops at the next cell
         out = _Capped(output_limit)
         old = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = out
@@ -453,6 +457,7 @@ def _run_probes(ns: dict, cells: list, timeout: float, seed: int, skip: set, cha
             _send(chan, {"event": "probe_cell", "cell": gid, "error": _first_line(e)}); continue
         failed = False
         for fn in list(_PROBES):
+            if _RUNNER_PID is not None and os.getpid() != _RUNNER_PID: os._exit(0)
             name = f"{gid}.{getattr(fn, '__name__', 'probe')}"
             if name in skip: continue
             if failed:                                       # a cell scores all or nothing: no need to run the rest
@@ -476,6 +481,8 @@ def _run_probes(ns: dict, cells: list, timeout: float, seed: int, skip: set, cha
 
 def worker_main():
     "Entry point of the notebook runner process (reads a job from stdin, answers on stdout)."
+    global _RUNNER_PID
+    _RUNNER_PID = os.getpid()
     chan = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     jobs = os.fdopen(os.dup(0), "r", encoding="utf-8")
     job = json.loads(jobs.readline())
@@ -484,6 +491,7 @@ def worker_main():
     os.dup2(null, 0); os.dup2(log, 1); os.dup2(log, 2)
     runner = _CellRunner(job.get("ipython", True))
     _run_cells(runner, job["cells"], job["cell_timeout"], chan, job.get("output_limit", 20_000))
+    if os.getpid() != _RUNNER_PID: os._exit(0)
     _send(chan, {"event": "cells_done"})
     line = jobs.readline()
     if line:
@@ -628,7 +636,7 @@ def _package_dir() -> Path:
     import ftcourse
     return Path(ftcourse.__file__).resolve().parent
 
-# %% ../nbs/90_grading.ipynb #c5c56c17
+# %% ../nbs/90_grading.ipynb #0ca10cca
 class _Session:
     "One runner process and its line-based channel, read with deadlines and a size limit."
     def __init__(self, argv: list, cwd: Path, env: dict | None, max_line: int, stderr_path: Path):
@@ -739,22 +747,23 @@ def run_notebook(cells: list, # [(label, code)] to run in order
                 current = None
                 while True:
                     msg = sess.recv(min(time.monotonic() + limits.wall, t_end))
-                    if msg is None:
-                        if current is not None:
-                            res["probes"][current] = {"error": f"this probe {_PROBLEM[sess.problem or 'garbled']}",
-                                                      "timeout": sess.problem == "timeout"}
-                            dead_probe_cells.add(current.rsplit(".", 1)[0]); progressed = True
-                        restart = True; break
-                    ev = msg.get("event")
-                    if ev == "probe_start" and isinstance(msg.get("name"), str): current = msg["name"]
-                    elif ev == "probe" and isinstance(msg.get("name"), str):
-                        res["probes"][msg["name"]] = {"value": msg["value"]} if "value" in msg else \
+                    ev = msg.get("event") if msg is not None else None
+                    if ev == "probe_start" and isinstance(msg.get("name"), str) and current is None: current = msg["name"]
+                    elif ev == "probe" and msg.get("name") == current and current is not None:
+                        res["probes"][current] = {"value": msg["value"]} if "value" in msg else \
                             {"error": str(msg.get("error"))[:300], "timeout": bool(msg.get("timeout"))}
                         current, progressed = None, True
-                    elif ev == "probe_cell" and isinstance(msg.get("cell"), str):
+                    elif ev == "probe" and current is None and isinstance(msg.get("name"), str) and "value" not in msg:
+                        res["probes"][msg["name"]] = {"error": str(msg.get("error"))[:300]}; progressed = True   # skipped after a failure
+                    elif ev == "probe_cell" and isinstance(msg.get("cell"), str) and current is None:
                         res["probe_cells"][msg["cell"]] = str(msg.get("error"))[:300]; progressed = True
-                    elif ev == "done": break
-                    else: restart = True; break
+                    elif ev == "done" and current is None: break
+                    else:                                    # the process died, hung, or something else wrote to the channel
+                        if current is not None:
+                            why = sess.problem if msg is None else "garbled"
+                            res["probes"][current] = {"error": f"this probe {_PROBLEM[why or 'garbled']}", "timeout": why == "timeout"}
+                            dead_probe_cells.add(current.rsplit(".", 1)[0]); progressed = True
+                        restart = True; break
                 if restart:
                     if not progressed: res["error"] = "the notebook's process ended while running the probes"; break
                     continue
@@ -821,7 +830,7 @@ def find_current_notebook() -> Path:
     raise RuntimeError("cannot tell which notebook this kernel runs: pass its path, e.g. check('04_lora.ipynb'), "
                        "or run `ftcourse check path/to/04_lora.ipynb` in a terminal")
 
-# %% ../nbs/90_grading.ipynb #f65129f3
+# %% ../nbs/90_grading.ipynb #69e91ff2
 _STATUS_MARK = {"passed": "✓", "failed": "✗", "not run": "·", "hidden": "…"}
 
 @dataclass
@@ -844,7 +853,7 @@ class CheckReport:
     @property
     def passed(self) -> bool: return all(p.status == "passed" and not p.changed for p in self.visible)
     @property
-    def score(self) -> float: return sum(p.points for p in self.visible if p.status == "passed" and not p.changed)
+    def score(self) -> float: return float(sum(p.points for p in self.visible if p.status == "passed" and not p.changed))
     @property
     def max_score(self) -> float: return sum(p.points for p in self.visible)
     @property
@@ -910,7 +919,7 @@ def check(path: str | os.PathLike | None = None, # the notebook; None: the one t
     print(report)
     return report
 
-# %% ../nbs/90_grading.ipynb #02023f07
+# %% ../nbs/90_grading.ipynb #7d8a5e06
 def find_submissions(folder: str | os.PathLike, # <student>.ipynb files and/or <student>/ folders
                     ) -> dict: # student -> notebook Path, or an error string
     "The submissions in a folder: `<student>.ipynb`, or a `<student>/` folder holding exactly one notebook (at any depth)."
@@ -1019,8 +1028,9 @@ def grade_submissions(assignment: Assignment, # from Assignment.from_source
     _check_reference(assignment, ref)
     for s, run in runs.items():
         if "cells" not in run: results[s] = _error_row(assignment, run["error"], submissions[s]); continue
-        results[s] = {**_score(assignment, ref, run), "notebook": str(submissions[s]), "seconds": run["seconds"],
-                      "restarts": run["restarts"], "run": run}
+        try: scored = _score(assignment, ref, run)
+        except Exception as e: results[s] = _error_row(assignment, f"internal error while scoring: {type(e).__name__}: {e}", submissions[s]); continue
+        results[s] = {**scored, "notebook": str(submissions[s]), "seconds": run["seconds"], "restarts": run["restarts"], "run": run}
     return dict(sorted(results.items())), ref
 
 # %% ../nbs/90_grading.ipynb #cd19d03c

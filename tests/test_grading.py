@@ -212,6 +212,7 @@ def hostile_cohort(folder: Path, out: Path) -> dict:
     put("fork_bomb", add_cell(ref(), "import os, time\nchildren = []\ntry:\n    while True:\n        pid = os.fork()\n        if pid == 0:\n"
                                      "            if len(children) < 2:\n                while True: pass\n            time.sleep(900)\n            os._exit(0)\n"
                                      "        children.append(pid)\nexcept OSError as e:\n    print('fork refused after', len(children), e)", 1), 16)
+    put("fork_bomb_naive", add_cell(ref(), "import os\nwhile True:\n    os.fork()", 1), 16)
     put("memory_hog", add_cell(ref(), "hog = []\nwhile True:\n    hog.append(bytearray(512 * 2**20))", 1), 16)
     # folders the grader must not guess about
     save(ref(), folder / "twice" / "a.ipynb"); save(ref(), folder / "twice" / "b.ipynb"); expect["twice"] = None
