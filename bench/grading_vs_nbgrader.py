@@ -12,14 +12,13 @@ the medians is the figure (these machines are shared and noisy: only the ratio i
 
     .venv/bin/python bench/grading_vs_nbgrader.py [--students 12] [--workers 2] [--repeats 2]
 """
-import argparse, json, os, re, runpy, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, runpy, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1"); os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from ftcourse.grading import Limits, grade_folder, nbgrader_api, read_notebook, sandbox_problem
+from ftcourse.grading import Limits, grade_folder, read_notebook, replace_solutions, sandbox_problem
 
-REGION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
 ASSIGNMENT = "04_lora"
 RUNTIME = '''# the probes run inside the student's kernel, as hidden tests did before the sandbox
 from ftcourse.grading import close, unordered, as_set, raises, call, rng_state, count_flops
@@ -33,23 +32,10 @@ get_ipython().user_ns.update(probe=probe, close=close, unordered=unordered, as_s
 '''
 
 
-def variant(edits: dict) -> dict:
-    nb = read_notebook(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    for c in nb["cells"]:
-        gid = c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in edits:
-            codes = iter(edits[gid] if isinstance(edits[gid], list) else [edits[gid]])
-            def sub(m):
-                code = next(codes, None)
-                return m.group(0) if code is None else "\n".join(m.group(1) + line for line in code.splitlines())
-            c["source"] = REGION.sub(sub, "".join(c["source"]))
-    return nb
-
-
 def cohort(folder: Path, n: int) -> list:
     wrong = [e for vs in runpy.run_path(str(ROOT / "tests" / "wrong" / f"{ASSIGNMENT}.py"))["WRONG"].values() for e in vs.values()]
     nbs = [read_notebook(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), read_notebook(ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")]
-    nbs += [variant(wrong[i * 7 % len(wrong)]) for i in range(n - 2)]
+    nbs += [replace_solutions(nbs[0], wrong[i * 7 % len(wrong)]) for i in range(n - 2)]
     names = []
     for i, nb in enumerate(nbs):
         names.append(f"student{i:03d}")

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['split_hidden', 'nbgrader_checksum', 'read_notebook', 'SourceCell', 'Assignment', 'close', 'unordered', 'as_set',
-           'probe', 'raises', 'rng_state', 'call', 'count_flops', 'encode', 'compare', 'worker_main', 'Limits',
-           'sandbox_problem', 'Sandbox', 'run_notebook', 'find_current_notebook', 'PartResult', 'CheckReport',
-           'self_check', 'check', 'find_submissions', 'grade_submissions', 'write_results', 'nbgrader_api',
-           'write_course', 'default_solutions', 'parse_shard', 'grade_folder', 'merge_grades', 'probe_variants',
-           'add_check_arguments', 'check_command', 'add_grade_arguments', 'grade_command']
+__all__ = ['split_hidden', 'nbgrader_checksum', 'read_notebook', 'SourceCell', 'Assignment', 'replace_solutions', 'close',
+           'unordered', 'as_set', 'probe', 'raises', 'rng_state', 'call', 'count_flops', 'encode', 'compare',
+           'worker_main', 'Limits', 'sandbox_problem', 'Sandbox', 'run_notebook', 'find_current_notebook', 'PartResult',
+           'CheckReport', 'self_check', 'check', 'find_submissions', 'grade_submissions', 'write_results',
+           'nbgrader_api', 'write_course', 'default_solutions', 'parse_shard', 'grade_folder', 'merge_grades',
+           'probe_variants', 'add_check_arguments', 'check_command', 'add_grade_arguments', 'grade_command']
 
 # %% ../nbs/90_grading.ipynb #914c905f
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*(?:\n|\Z)", re.S | re.M)
@@ -155,6 +155,24 @@ class Assignment:
     def probe_cells(self) -> list:
         "[(grade_id, probe source)] for every graded cell."
         return [(c.grade_id, c.probes) for c in self.graded]
+
+# %% ../nbs/90_grading.ipynb #0b66c98b
+_SOLUTION_REGION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
+
+def replace_solutions(nb: dict, # a source notebook (plain JSON), e.g. read_notebook(solutions/NN_topic/NN_topic.ipynb)
+                      edits: dict, # {grade_id: code, or [code per solution region of that cell, in order]}
+                     ) -> dict: # a new notebook: the given regions replaced (indented like the markers), others kept
+    "A variant of a notebook with some solution regions rewritten: how tests/wrong/ and tests/right/ describe implementations."
+    nb = json.loads(json.dumps(nb))
+    for c in nb["cells"]:
+        gid = _nbgrader(c).get("grade_id")
+        if gid not in edits: continue
+        codes = iter(edits[gid] if isinstance(edits[gid], list) else [edits[gid]])
+        def sub(m):
+            code = next(codes, None)
+            return m.group(0) if code is None else "\n".join(m.group(1) + line for line in code.splitlines())
+        c["source"] = _SOLUTION_REGION.sub(sub, _source(c))
+    return nb
 
 # %% ../nbs/90_grading.ipynb #e459fe40
 class close:

@@ -2,17 +2,16 @@
 implementation and accept every right one, the reference = full marks and the blank release = zero in the
 sandbox, a cohort of hostile submissions graded beside honest ones (each attack with its expected score,
 the honest students unaffected), the nbgrader records, sharding and merging, and the learner's self-check."""
-import hashlib, http.server, json, os, re, runpy, shutil, sqlite3, subprocess, sys, threading, time
+import hashlib, http.server, json, os, runpy, shutil, sqlite3, subprocess, sys, threading, time
 from pathlib import Path
 import pytest
 import ftcourse.grading as grading
 from ftcourse.grading import (Assignment, Limits, compare, encode, find_current_notebook, find_submissions, grade_submissions,
-                              nbgrader_checksum, probe_variants, read_notebook, sandbox_problem, self_check, split_hidden)
+                              nbgrader_checksum, probe_variants, read_notebook, replace_solutions, sandbox_problem, self_check, split_hidden)
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
 ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir())
-REGION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -27,15 +26,7 @@ def need_sandbox():
 def notebook(assignment: str, edits: dict | None = None, release: bool = False) -> dict:
     "The reference (or the release) with solution regions replaced: {grade_id: code, or [code per region]}."
     nb = read_notebook((EXERCISES if release else SOLUTIONS) / assignment / f"{assignment}.ipynb")
-    for c in nb["cells"]:
-        gid = c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if edits and gid in edits:
-            codes = iter(edits[gid] if isinstance(edits[gid], list) else [edits[gid]])
-            def sub(m):
-                code = next(codes, None)
-                return m.group(0) if code is None else "\n".join(m.group(1) + line for line in code.splitlines())
-            c["source"] = REGION.sub(sub, "".join(c["source"]))
-    return nb
+    return replace_solutions(nb, edits) if edits else nb
 
 
 def save(nb: dict, path: Path) -> Path:
