@@ -220,38 +220,56 @@ def marker_processes() -> list:
     return found
 
 
-def test_hostile_cohort(tmp_path):
-    """Every attack of the issue in one cohort beside honest students: each attacker gets its expected score, every
-    honest student full marks, nothing outside the sandboxes changes, the gradebook stays an nbgrader gradebook."""
+HOSTILE = {"honest": 16, "ann marie": 16, "o.brien": 16, "zoë": 16, "honest_warnings": 16, "monkeypatch": 0, "assert_off": 0,
+           "reads_reference": 0, "writes_outside": 0, "startup_files": 16, "detached": 16, "metadata": 13, "looper": 12, "crasher": 13,
+           "flood": 16, "fork_bomb": 16, "fork_bomb_naive": 16, "memory_hog": 16, "twice": None, "garbled": None}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    "One sandboxed cohort: honest students and every attack of the issue, graded by the `ftcourse` command from another folder."
     need_sandbox()
-    folder, out, cwd = tmp_path / "submissions", tmp_path / "out", tmp_path / "elsewhere"
+    tmp = tmp_path_factory.mktemp("hostile")
+    folder, out, cwd = tmp / "submissions", tmp / "out", tmp / "elsewhere"
     cwd.mkdir()
     (out / "course").mkdir(parents=True)
     sqlite3.connect(out / "course" / "gradebook.db").execute("CREATE TABLE student (id TEXT)").connection.commit()  # last term's records
     expect = hostile_cohort(folder, out)
+    assert expect == HOSTILE
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in [*SOLUTIONS.rglob("*"), *folder.rglob("*")] if p.is_file()}
     t0 = time.monotonic()
     r = subprocess.run([str(BIN / "ftcourse"), "grade", "04_lora", str(folder), "--solutions", str(SOLUTIONS), "--out", str(out),
                         "--workers", "2", "--timeout", str(FAST.cell_timeout)], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=900)
-    seconds = time.monotonic() - t0
     results = json.loads((out / "results.json").read_text())["students"]
-    table = {s: (results[s]["score"], results[s]["error"]) for s in expect}
-    print(f"hostile cohort: {len(expect)} students in {seconds:.0f} s\n" + "\n".join(
-        f"  {s:16s} {sc:>3g}/16  {results[s].get('seconds', 0):5.1f} s  {results[s].get('restarts', 0)} restarts  {e or ''}" for s, (sc, e) in table.items()))
-    for s, want in expect.items():
-        got, err = table[s]
-        if want is None: assert err and got == 0, (s, table[s])
-        else: assert (got, err) == (want, None), (s, table[s], results[s]["cells"])
-    # the command says who was not graded, and fails
-    assert r.returncode == 1 and "twice" in r.stderr and "garbled" in r.stderr and "honest" not in r.stderr, r.stderr[-2000:]
-    assert "holds 2 notebooks" in results["twice"]["error"] and "not a readable Jupyter notebook" in results["garbled"]["error"]
-    # nothing outside the sandboxes changed; no process outlived its sandbox
+    print(f"\nhostile cohort: {len(expect)} students in {time.monotonic() - t0:.0f} s\n" + "\n".join(
+        f"  {s:16s} {r['score']:>3g}/16  {r.get('seconds', 0):5.1f} s  {r.get('restarts', 0)} restarts  {r['error'] or ''}" for s, r in results.items()))
+    return {"run": r, "results": results, "out": out, "folder": folder, "before": before}
+
+
+@pytest.mark.parametrize("student", list(HOSTILE))
+def test_hostile_case(hostile, student):
+    "Each attack earns what its code earns (not more), each honest student full marks, each odd folder an explicit error."
+    r, want = hostile["results"][student], HOSTILE[student]
+    if want is None: assert r["error"] and r["score"] == 0, r
+    else: assert (r["score"], r["error"]) == (want, None), {g: (c["score"], c["failed_probes"]) for g, c in r["cells"].items()}
+
+
+def test_hostile_cohort_leaves_nothing_behind(hostile):
+    "Nothing outside the sandboxes changed, no process outlived its sandbox, and the command names who it could not grade."
+    before = hostile["before"]
     assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in before}
     assert not (ROOT / "solutions" / "pwned.txt").exists() and not (ROOT / "ftcourse" / "pwned.py").exists()
     assert marker_processes() == []
-    # the records: one row per student, a column per part, feedback without hidden code, an nbgrader course folder
+    r, results = hostile["run"], hostile["results"]
+    assert r.returncode == 1 and "twice" in r.stderr and "garbled" in r.stderr and "honest" not in r.stderr, r.stderr[-2000:]
+    assert "holds 2 notebooks" in results["twice"]["error"] and "not a readable Jupyter notebook" in results["garbled"]["error"]
+
+
+def test_hostile_cohort_records(hostile):
+    "One row per student with a column per part, feedback without hidden code, and a gradebook nbgrader itself can use."
+    out = hostile["out"]
     rows = (out / "grades.csv").read_text(encoding="utf-8").splitlines()
-    assert rows[0] == "student,p1,p2,p3,p4,p5,total,max_score,error" and len(rows) == len(expect) + 1
+    assert rows[0] == "student,p1,p2,p3,p4,p5,total,max_score,error" and len(rows) == len(HOSTILE) + 1
     fb = (out / "feedback" / "looper.md").read_text(encoding="utf-8")
     assert "p3_hidden" in fb and "@probe" not in fb and "def " not in fb and "Traceback" not in fb
     leak = (out / "feedback" / "reads_reference.md").read_text(encoding="utf-8")
@@ -261,7 +279,7 @@ def test_hostile_cohort(tmp_path):
         graded = dict(con.execute("SELECT student.id, SUM(grade.auto_score) FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
                                   "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
                                   "JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id"))
-    assert graded == {s: float(v) for s, v in expect.items() if v is not None}
+    assert graded == {s: float(v) for s, v in HOSTILE.items() if v is not None}
     for s in ("honest", "ann marie", "zoë"): assert (course / "autograded" / s / "04_lora" / "04_lora.ipynb").is_file()
     auto = (course / "autograded" / "looper" / "04_lora" / "04_lora.ipynb").read_text(encoding="utf-8")
     assert "BEGIN HIDDEN TESTS" not in auto and "@probe" not in auto
