@@ -45,3 +45,18 @@ RIGHT = {
                                                      "    if not a or not b:\n        continue\n    inter = len(a & b)\n    if inter / (len(a) + len(b) - inter) >= threshold:\n"
                                                      "        pairs.append((i, j))\nreturn sorted(pairs)"}},
 }
+
+# Written after the probes, as a held-out check (all accepted before any probe changed): clipping the scaled
+# gradients to max_norm * scale and float32 quantiles are equivalent to the specification, not mistakes.
+HELD_OUT = {'p3': {'sorted_by_str': {'p3_solution': 'u = sorted(set(groups), key=lambda g: (type(g).__name__, str(g)))\n'
+                                         "if len(u) < 2: raise ValueError('need 2')\n"
+                                         'k = max(1, min(len(u) - 1, round(test_fraction * len(u))))\n'
+                                         't = set(random.Random(seed).sample(u, k))\n'
+                                         'return [i for i, g in enumerate(groups) if g not in t], [i for i, g in enumerate(groups) if g in t]'}},
+ 'p5': {'casefold': {'p5_solution': 'def G(t):\n'
+                                    "    t = ' '.join(t.casefold().split())\n"
+                                    '    return set() if not t else {t} if len(t) < n else {t[i:i + n] for i in range(len(t) - n + 1)}\n'
+                                    'S = [G(t) for t in texts]\n'
+                                    'return sorted((i, j) for i in range(len(S)) for j in range(i + 1, len(S)) if S[i] and S[j] and len(S[i] & S[j]) '
+                                    '>= threshold * len(S[i] | S[j]))'}}}
+for _part, _vs in HELD_OUT.items(): RIGHT.setdefault(_part, {}).update(_vs)

@@ -53,3 +53,22 @@ RIGHT = {
                                         "        best, waited = sign * v, 0\n    else:\n        waited += 1\n"
                                         "return bool(len(values) > patience and waited >= patience)"}},
 }
+
+# Written after the probes, as a held-out check (all accepted before any probe changed): clipping the scaled
+# gradients to max_norm * scale and float32 quantiles are equivalent to the specification, not mistakes.
+HELD_OUT = {'p5': {'reverse_scan': {'p5_solution': 'if len(values) <= patience: return False\n'
+                                        'def better(a, b):\n'
+                                        '    if a != a: return False\n'
+                                        '    if b is None: return True\n'
+                                        '    return a > b + min_delta if greater_is_better else a < b - min_delta\n'
+                                        'best, last_improved = None, -1\n'
+                                        'for i, v in enumerate(values):\n'
+                                        '    if better(v, best): best, last_improved = v, i\n'
+                                        'return len(values) - 1 - last_improved >= patience'}},
+ 'p3': {'clip_scaled_max_norm': {'p3_solution': "params = [p for g in optimizer.param_groups for p in g['params'] if p.grad is not None]\n"
+                                                'scale = scaler.get_scale()\n'
+                                                'norm = torch.nn.utils.clip_grad_norm_(params, max_norm * scale).item() / scale\n'
+                                                'scaler.step(optimizer)\n'
+                                                'scaler.update()\n'
+                                                'return norm, scaler.get_scale() >= scale'}}}
+for _part, _vs in HELD_OUT.items(): RIGHT.setdefault(_part, {}).update(_vs)

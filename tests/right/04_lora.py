@@ -47,3 +47,16 @@ RIGHT = {
            "scale_as_property": {"p5_solution": "class LoRALinear(BuggyLoRALinear):\n    @property\n    def scale(self):\n        return self.alpha / self.r\n\n"
                                                 "    @scale.setter\n    def scale(self, value):\n        pass"}},
 }
+
+# Written after the probes, as a held-out check (all accepted before any probe changed): clipping the scaled
+# gradients to max_norm * scale and float32 quantiles are equivalent to the specification, not mistakes.
+HELD_OUT = {'p3': {'addmm_2d': {'p3_solution': 'lead = x.shape[:-1]\n'
+                                    'x2 = x.reshape(-1, x.shape[-1])\n'
+                                    'out = torch.addmm(b if b is not None else x2.new_zeros(W.shape[0]), x2, W.T) + (alpha / A.shape[0]) * ((x2 @ '
+                                    'A.T) @ B.T)\n'
+                                    'return out.reshape(*lead, W.shape[0])'}},
+ 'p2': {'uniform_then_scale': {'p2_solution': "if r < 1 or r > min(in_features, out_features): raise ValueError('rank')\n"
+                                              'A = torch.empty(r, in_features)\n'
+                                              'A.uniform_(-1.0, 1.0, generator=generator)\n'
+                                              'return A / math.sqrt(in_features), torch.zeros(out_features, r)'}}}
+for _part, _vs in HELD_OUT.items(): RIGHT.setdefault(_part, {}).update(_vs)

@@ -61,3 +61,13 @@ RIGHT = {
                                      "h = torch.einsum('...k,rk->...r', xx, A)\nout = torch.einsum('...k,dk->...d', xx, W) + alpha / A.shape[0] * torch.einsum('...r,dr->...d', h, B)\n"
                                      "return out + bias.type(A.dtype) if bias is not None else out"}},
 }
+
+# Written after the probes, as a held-out check (all accepted before any probe changed): clipping the scaled
+# gradients to max_norm * scale and float32 quantiles are equivalent to the specification, not mistakes.
+HELD_OUT = {'p4': {'single_expression': {'p4_solution': 'nb_ = -(-numel // blocksize)\n'
+                                             'return -(-numel // 2) + (nb_ + 4 * -(-nb_ // dq_blocksize) + 4 if double_quant else 4 * nb_)'}},
+ 'p1': {'float32_linspace': {'p1_solution': 'pos = torch.special.ndtri(torch.linspace(delta, 0.5, 9)[:-1])\n'
+                                            'neg = -torch.special.ndtri(torch.linspace(delta, 0.5, 8)[:-1])\n'
+                                            'v = torch.cat([neg, torch.zeros(1), pos])\n'
+                                            'return (v / v.abs().max()).sort().values'}}}
+for _part, _vs in HELD_OUT.items(): RIGHT.setdefault(_part, {}).update(_vs)

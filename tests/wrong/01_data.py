@@ -191,3 +191,95 @@ MORE = {
            "unsorted_pairs": {"p5_solution": _P5.format(norm=_NORM, grams=_GRAMS, cond=_COND).replace("return out", "return sorted(out, key=lambda p: (p[1], p[0]))")}},
 }
 for _part, _vs in MORE.items(): WRONG[_part].update(_vs)
+
+# Written after the probes, as a held-out check of how they generalise (all caught before any probe changed).
+HELD_OUT = {'p1': {'eos_forced_last': {'p1_solution': 'ids = (list(prompt_ids) + list(completion_ids) + [eos_id])[:max_length]\n'
+                                           'labels = ([-100] * len(prompt_ids) + list(completion_ids) + [eos_id])[:max_length]\n'
+                                           'ids[-1] = eos_id; labels[-1] = eos_id\n'
+                                           "return {'input_ids': ids, 'attention_mask': [1] * len(ids), 'labels': labels}"},
+        'mask_padded_to_max': {'p1_solution': 'ids = (list(prompt_ids) + list(completion_ids) + [eos_id])[:max_length]\n'
+                                              'labels = ([-100] * len(prompt_ids) + list(completion_ids) + [eos_id])[:max_length]\n'
+                                              "return {'input_ids': ids, 'attention_mask': [1] * max_length, 'labels': labels}"}},
+ 'p2': {'labels_pad_zero': {'p2_solution': "L = max(len(e['input_ids']) for e in examples)\n"
+                                           'f = lambda e, k, v: list(e[k]) + [v] * (L - len(e[k]))\n'
+                                           "return {'input_ids': torch.tensor([f(e, 'input_ids', pad_id) for e in examples]), 'attention_mask': "
+                                           "torch.tensor([f(e, 'attention_mask', 0) for e in examples]), 'labels': torch.tensor([f(e, 'labels', 0) "
+                                           'for e in examples])}'},
+        'mask_padded_with_pad_id': {'p2_solution': "L = max(len(e['input_ids']) for e in examples)\n"
+                                                   'f = lambda e, k, v: list(e[k]) + [v] * (L - len(e[k]))\n'
+                                                   "return {'input_ids': torch.tensor([f(e, 'input_ids', pad_id) for e in examples]), "
+                                                   "'attention_mask': torch.tensor([f(e, 'attention_mask', pad_id) for e in examples]), 'labels': "
+                                                   "torch.tensor([f(e, 'labels', -100) for e in examples])}"}},
+ 'p3': {'choice_with_replacement': {'p3_solution': 'uniq = sorted(set(groups), key=repr)\n'
+                                                   'if len(uniq) < 2:\n'
+                                                   "    raise ValueError('x')\n"
+                                                   'k = min(max(round(test_fraction * len(uniq)), 1), len(uniq) - 1)\n'
+                                                   'rng = random.Random(seed)\n'
+                                                   'chosen = {rng.choice(uniq) for _ in range(k)}\n'
+                                                   'return [i for i, g in enumerate(groups) if g not in chosen], [i for i, g in enumerate(groups) if '
+                                                   'g in chosen]'},
+        'shuffles_input': {'p3_solution': 'uniq = list(dict.fromkeys(groups))\n'
+                                          'if len(uniq) < 2:\n'
+                                          "    raise ValueError('x')\n"
+                                          'k = min(max(round(test_fraction * len(uniq)), 1), len(uniq) - 1)\n'
+                                          'random.Random(seed).shuffle(groups)\n'
+                                          'chosen = set(sorted(set(groups), key=repr)[:k])\n'
+                                          'return [i for i, g in enumerate(groups) if g not in chosen], [i for i, g in enumerate(groups) if g in '
+                                          'chosen]'},
+        'swapped_sides': {'p3_solution': 'uniq = sorted(set(groups), key=repr)\n'
+                                         'if len(uniq) < 2:\n'
+                                         "    raise ValueError('x')\n"
+                                         'k = min(max(round(test_fraction * len(uniq)), 1), len(uniq) - 1)\n'
+                                         'chosen = set(random.Random(seed).sample(uniq, k))\n'
+                                         'return [i for i, g in enumerate(groups) if g in chosen], [i for i, g in enumerate(groups) if g not in '
+                                         'chosen]'}},
+ 'p4': {'mask_last_not_first': {'p4_solution': 'rows = [[]]\n'
+                                               'for s in sequences:\n'
+                                               "    if len(s) > max_length: raise ValueError('x')\n"
+                                               '    if sum(map(len, rows[-1])) + len(s) > max_length: rows.append([])\n'
+                                               '    rows[-1].append(list(s))\n'
+                                               "out = {'input_ids': [], 'labels': [], 'position_ids': []}\n"
+                                               'for r in rows:\n'
+                                               '    ids = [t for s in r for t in s]; n = max_length - len(ids)\n'
+                                               "    out['input_ids'].append(ids + [pad_id] * n)\n"
+                                               "    out['labels'].append([l for s in r for l in s[:-1] + [-100]] + [-100] * n)\n"
+                                               "    out['position_ids'].append([p for s in r for p in range(len(s))] + list(range(n)))\n"
+                                               'return {k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}'},
+        'no_length_check': {'p4_solution': 'rows = [[]]\n'
+                                           'for s in sequences:\n'
+                                           '    if rows[-1] and sum(map(len, rows[-1])) + len(s) > max_length: rows.append([])\n'
+                                           '    rows[-1].append(list(s))\n'
+                                           "out = {'input_ids': [], 'labels': [], 'position_ids': []}\n"
+                                           'for r in rows:\n'
+                                           '    ids = [t for s in r for t in s][:max_length]; n = max_length - len(ids)\n'
+                                           "    out['input_ids'].append(ids + [pad_id] * n)\n"
+                                           "    out['labels'].append(([l for s in r for l in [-100] + s[1:]])[:max_length] + [-100] * n)\n"
+                                           "    out['position_ids'].append(([p for s in r for p in range(len(s))])[:max_length] + list(range(n)))\n"
+                                           'return {k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}'}},
+ 'p5': {'ngram_off_by_one': {'p5_solution': 'def grams(t):\n'
+                                            "    t = re.sub(r'\\s+', ' ', t.lower()).strip()\n"
+                                            '    if not t: return set()\n'
+                                            '    if len(t) < n: return {t}\n'
+                                            '    return {t[k:k + n] for k in range(len(t) - n)} or {t}\n'
+                                            'S = [grams(t) for t in texts]\n'
+                                            'return [(i, j) for i in range(len(S)) for j in range(i + 1, len(S)) if S[i] and S[j] and len(S[i] & '
+                                            'S[j]) / len(S[i] | S[j]) >= threshold]'},
+        'union_not_subtracted': {'p5_solution': 'def grams(t):\n'
+                                                "    t = re.sub(r'\\s+', ' ', t.lower()).strip()\n"
+                                                '    if not t: return set()\n'
+                                                '    if len(t) < n: return {t}\n'
+                                                '    return {t[k:k + n] for k in range(len(t) - n + 1)}\n'
+                                                'S = [grams(t) for t in texts]\n'
+                                                'return [(i, j) for i in range(len(S)) for j in range(i + 1, len(S)) if S[i] and S[j] and 2 * '
+                                                'len(S[i] & S[j]) / (len(S[i]) + len(S[j])) >= threshold and len(S[i] & S[j]) / (len(S[i]) + '
+                                                'len(S[j])) >= threshold / 2]'},
+        'list_of_lists_unsorted_j': {'p5_solution': 'def grams(t):\n'
+                                                    "    t = re.sub(r'\\s+', ' ', t.lower()).strip()\n"
+                                                    '    if not t: return set()\n'
+                                                    '    if len(t) < n: return {t}\n'
+                                                    '    return {t[k:k + n] for k in range(len(t) - n + 1)}\n'
+                                                    'S = [grams(t) for t in texts]\n'
+                                                    'out = [(i, j) for j in range(len(S)) for i in range(j) if S[i] and S[j] and len(S[i] & S[j]) / '
+                                                    'len(S[i] | S[j]) >= threshold]\n'
+                                                    'return out'}}}
+for _part, _vs in HELD_OUT.items(): WRONG[_part].update(_vs)

@@ -165,3 +165,64 @@ MORE = {
            "numpy_bool": {"p5_solution": _STOP.format(improved=_OK_IMP, ret="np.int64(len(values) > patience and bad >= patience)")}},
 }
 for _part, _vs in MORE.items(): WRONG[_part].update(_vs)
+
+# Written after the probes, as a held-out check of how they generalise (all caught before any probe changed).
+HELD_OUT = {'p1': {'cos_over_T_minus_W_minus_1': {'p1_solution': 'if step < warmup_steps:\n'
+                                                      '    return peak_lr * (step + 1) / warmup_steps\n'
+                                                      'p = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps - 1))\n'
+                                                      'return float(min_lr + (peak_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * p)))'},
+        'warm_over_W_minus_1': {'p1_solution': 'if step < warmup_steps:\n'
+                                               '    return peak_lr * step / max(1, warmup_steps - 1)\n'
+                                               'p = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))\n'
+                                               'return float(min_lr + (peak_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * p)))'}},
+ 'p2': {'only_last_backward': {'p2_solution': 'def accumulate_and_step(model, optimizer, batches, accum, loss_fn):\n'
+                                              '    optimizer.zero_grad(); steps = 0\n'
+                                              '    for s in range(0, len(batches), accum):\n'
+                                              '        group = batches[s:s + accum]\n'
+                                              '        total = sum(loss_fn(model, b).item() for b in group[:-1])\n'
+                                              '        (loss_fn(model, group[-1]) / len(group)).backward()\n'
+                                              '        optimizer.step(); optimizer.zero_grad(); steps += 1\n'
+                                              '    return steps'},
+        'sum_not_mean': {'p2_solution': 'def accumulate_and_step(model, optimizer, batches, accum, loss_fn):\n'
+                                        '    optimizer.zero_grad(); steps = 0\n'
+                                        '    for s in range(0, len(batches), accum):\n'
+                                        '        sum(loss_fn(model, b) for b in batches[s:s + accum]).backward()\n'
+                                        '        optimizer.step(); optimizer.zero_grad(); steps += 1\n'
+                                        '    return steps'}},
+ 'p3': {'stepped_from_state': {'p3_solution': "params = [p for g in optimizer.param_groups for p in g['params'] if p.grad is not None]\n"
+                                              'scaler.unscale_(optimizer)\n'
+                                              'norm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()\n'
+                                              'scaler.step(optimizer)\n'
+                                              'scaler.update()\n'
+                                              "return norm, norm == norm and norm != float('inf') and len(optimizer.state) > 0"}},
+ 'p4': {'no_python_rng_restore': {'p4_solution': ["state = {'m': model.state_dict(), 'o': optimizer.state_dict(), 's': step, 't': "
+                                                  "torch.get_rng_state(), 'n': np.random.get_state()}\n"
+                                                  "tmp = path + '.tmp'\n"
+                                                  'torch.save(state, tmp)\n'
+                                                  'os.replace(tmp, path)',
+                                                  'st = torch.load(path, weights_only=False)\n'
+                                                  "model.load_state_dict(st['m']); optimizer.load_state_dict(st['o'])\n"
+                                                  "torch.set_rng_state(st['t']); np.random.set_state(st['n'])\n"
+                                                  "return st['s']"]},
+        'saves_before_fsync_direct': {'p4_solution': ["state = {'m': model.state_dict(), 'o': optimizer.state_dict(), 's': step, 't': "
+                                                      "torch.get_rng_state(), 'p': random.getstate(), 'n': np.random.get_state()}\n"
+                                                      'if os.path.exists(path): os.remove(path)\n'
+                                                      'torch.save(state, path)',
+                                                      'st = torch.load(path, weights_only=False)\n'
+                                                      "model.load_state_dict(st['m']); optimizer.load_state_dict(st['o'])\n"
+                                                      "torch.set_rng_state(st['t']); random.setstate(st['p']); np.random.set_state(st['n'])\n"
+                                                      "return st['s']"]}},
+ 'p5': {'stop_when_last_not_best': {'p5_solution': 'vals = [v for v in values if v == v]\n'
+                                                   'if len(values) <= patience or not vals: return len(values) > patience\n'
+                                                   'best = max(vals) if greater_is_better else min(vals)\n'
+                                                   'return all(not (v > best + min_delta if greater_is_better else v < best - min_delta) for v in '
+                                                   'values[-patience:]) and values[-patience:] != [best] * patience'},
+        'patience_over_all_history': {'p5_solution': 'best, bad = None, 0\n'
+                                                     'for v in values:\n'
+                                                     '    if v == v and (best is None or (v > best + min_delta if greater_is_better else v < best - '
+                                                     'min_delta)):\n'
+                                                     '        best = v\n'
+                                                     '    else:\n'
+                                                     '        bad += 1\n'
+                                                     'return len(values) > patience and bad >= patience'}}}
+for _part, _vs in HELD_OUT.items(): WRONG[_part].update(_vs)

@@ -70,3 +70,45 @@ MORE = {
            "base_trainable": {"p5_solution": "class LoRALinear(BuggyLoRALinear):\n    def __init__(self, base, r=8, alpha=16):\n        super().__init__(base, r, alpha)\n        self.scale = alpha / r\n        for p in self.base.parameters():\n            p.requires_grad_(True)"}},
 }
 for _part, _vs in MORE.items(): WRONG[_part].update(_vs)
+
+# Written after the probes, as a held-out check of how they generalise (all caught before any probe changed).
+HELD_OUT = {'p1': {'transposed': {'p1_solution': ['return (alpha / A.shape[0]) * A.T @ B.T']},
+        'A_in_place': {'p1_solution': ['A.mul_(alpha / A.shape[0])\nreturn B @ A']},
+        'count_r_d_plus_k': {'p1_solution': ['return (alpha / A.shape[0]) * B @ A', 'return r * d + k']}},
+ 'p2': {'bound_no_sqrt': {'p2_solution': 'if not 1 <= r <= min(in_features, out_features):\n'
+                                         "    raise ValueError('r')\n"
+                                         'b = 1 / in_features\n'
+                                         'return (torch.rand(r, in_features, generator=generator) * 2 - 1) * b, torch.zeros(out_features, r)'},
+        'B_transposed': {'p2_solution': 'if not 1 <= r <= min(in_features, out_features):\n'
+                                        "    raise ValueError('r')\n"
+                                        'b = 1 / math.sqrt(in_features)\n'
+                                        'return (torch.rand(r, in_features, generator=generator) * 2 - 1) * b, torch.zeros(r, out_features)'},
+        'only_lower_check': {'p2_solution': 'if r < 1:\n'
+                                            "    raise ValueError('r')\n"
+                                            'b = 1 / math.sqrt(in_features)\n'
+                                            'return (torch.rand(r, in_features, generator=generator) * 2 - 1) * b, torch.zeros(out_features, r)'},
+        'seeds_global': {'p2_solution': 'if not 1 <= r <= min(in_features, out_features):\n'
+                                        "    raise ValueError('r')\n"
+                                        'if generator is not None:\n'
+                                        '    torch.manual_seed(generator.initial_seed())\n'
+                                        'b = 1 / math.sqrt(in_features)\n'
+                                        'return (torch.rand(r, in_features) * 2 - 1) * b, torch.zeros(out_features, r)'}},
+ 'p3': {'AtBt_first': {'p3_solution': 'return F.linear(x, W, b) + (alpha / A.shape[0]) * x @ (A.T @ B.T)'},
+        'merged_linear': {'p3_solution': 'return F.linear(x, W, b) + (alpha / A.shape[0]) * F.linear(x, B @ A)'},
+        'no_grad_adapter': {'p3_solution': 'with torch.no_grad():\n'
+                                           '    extra = (alpha / A.shape[0]) * F.linear(F.linear(x, A), B)\n'
+                                           'return F.linear(x, W, b) + extra'}},
+ 'p4': {'scale_by_d': {'p4_solution': ['return W + (alpha / B.shape[0]) * B @ A', 'return W_merged - (alpha / B.shape[0]) * B @ A']},
+        'merge_in_place_data': {'p4_solution': ['W.data += lora_delta(A, B, alpha)\nreturn W.clone()', 'return W_merged - lora_delta(A, B, alpha)']}},
+ 'p5': {'scale_r_over_alpha_forward': {'p5_solution': 'class LoRALinear(BuggyLoRALinear):\n'
+                                                      '    def __init__(self, base, r=8, alpha=16):\n'
+                                                      '        super().__init__(base, r, alpha)\n'
+                                                      '        self.scale = alpha / r\n'
+                                                      '    def forward(self, x):\n'
+                                                      '        return self.base(x) + (self.r / self.alpha) * (x @ self.lora_A.T) @ self.lora_B.T'},
+        'bias_trainable': {'p5_solution': 'class LoRALinear(BuggyLoRALinear):\n'
+                                          '    def __init__(self, base, r=8, alpha=16):\n'
+                                          '        super().__init__(base, r, alpha)\n'
+                                          '        self.scale = alpha / r\n'
+                                          '        if base.bias is not None: base.bias.requires_grad_(True)'}}}
+for _part, _vs in HELD_OUT.items(): WRONG[_part].update(_vs)

@@ -84,3 +84,48 @@ MORE = {
                                                "return F.linear(x, W, None if bias is None else bias.to(A.dtype)) + lora"}},
 }
 for _part, _vs in MORE.items(): WRONG[_part].update(_vs)
+
+# Written after the probes, as a held-out check of how they generalise (all caught before any probe changed).
+HELD_OUT = {'p1': {'zero_missing_extra_pos': {'p1_solution': 'pos = torch.special.ndtri(torch.linspace(delta, 0.5, 10, dtype=torch.float64)[:-1])\n'
+                                                  'neg = -torch.special.ndtri(torch.linspace(delta, 0.5, 8, dtype=torch.float64)[:-1])\n'
+                                                  'v = torch.cat([neg, pos])\n'
+                                                  'return (v / v.abs().max()).sort().values.float()'}},
+ 'p2': {'uniform_rounding': {'p2_solution': ['flat = x.reshape(-1).float()\n'
+                                             'blocks = F.pad(flat, (0, (-flat.numel()) % blocksize)).reshape(-1, blocksize)\n'
+                                             'absmax = blocks.abs().amax(1)\n'
+                                             'scaled = blocks / absmax.clamp(min=1e-30)[:, None]\n'
+                                             'codes = ((scaled + 1) / 2 * (len(levels) - 1)).round().clamp(0, len(levels) - 1)\n'
+                                             'return codes.to(torch.uint8).reshape(-1), absmax',
+                                             'blocksize = codes.numel() // absmax.numel()\n'
+                                             'vals = levels.float()[codes.long()].reshape(-1, blocksize) * absmax[:, None]\n'
+                                             'return vals.reshape(-1)[:math.prod(shape)].reshape(shape)']},
+        'absmax_float64': {'p2_solution': ['flat = x.reshape(-1).double()\n'
+                                           'blocks = F.pad(flat, (0, (-flat.numel()) % blocksize)).reshape(-1, blocksize)\n'
+                                           'absmax = blocks.abs().amax(1)\n'
+                                           'scaled = blocks / absmax.clamp(min=1e-30)[:, None]\n'
+                                           'codes = (scaled[..., None] - levels.double()).abs().argmin(-1)\n'
+                                           'return codes.to(torch.uint8).reshape(-1), absmax',
+                                           'blocksize = codes.numel() // absmax.numel()\n'
+                                           'vals = levels.float()[codes.long()].reshape(-1, blocksize) * absmax[:, None]\n'
+                                           'return vals.reshape(-1)[:math.prod(shape)].reshape(shape)']}},
+ 'p3': {'unpack_swapped': {'p3_solution': ['c = codes.reshape(-1).to(torch.uint8)\n'
+                                           'if c.numel() % 2: c = torch.cat([c, c.new_zeros(1)])\n'
+                                           'return (c[0::2] << 4) | c[1::2]',
+                                           'return torch.stack([packed & 0x0F, packed >> 4], dim=-1).reshape(-1)[:n]']},
+        'pack_int8': {'p3_solution': ['c = codes.reshape(-1).to(torch.int16)\n'
+                                      'if c.numel() % 2: c = torch.cat([c, c.new_zeros(1)])\n'
+                                      'return ((c[0::2] << 4) | c[1::2]).to(torch.int8)',
+                                      'return torch.stack([packed >> 4, packed & 0x0F], dim=-1).reshape(-1)[:n]']}},
+ 'p4': {'no_double_quant_bytes_as_dq': {'p4_solution': 'n_blocks = math.ceil(numel / blocksize)\n'
+                                                       'return math.ceil(numel / 2) + n_blocks + 4 * math.ceil(n_blocks / dq_blocksize) + 4'},
+        'floor_groups': {'p4_solution': 'n_blocks = math.ceil(numel / blocksize)\n'
+                                        'consts = n_blocks + 4 * (n_blocks // dq_blocksize) + 4 if double_quant else 4 * n_blocks\n'
+                                        'return math.ceil(numel / 2) + consts'}},
+ 'p5': {'bias_not_converted': {'p5_solution': 'W = dequantize_blockwise(codes, absmax, levels, (B.shape[0], A.shape[1])).to(A.dtype)\n'
+                                              'x = x.to(A.dtype)\n'
+                                              'return F.linear(x, W, bias) + (alpha / A.shape[0]) * F.linear(F.linear(x, A), B)'},
+        'scale_by_out': {'p5_solution': 'W = dequantize_blockwise(codes, absmax, levels, (B.shape[0], A.shape[1])).to(A.dtype)\n'
+                                        'x = x.to(A.dtype)\n'
+                                        'return F.linear(x, W, None if bias is None else bias.to(A.dtype)) + (alpha / B.shape[0]) * '
+                                        'F.linear(F.linear(x, A), B)'}}}
+for _part, _vs in HELD_OUT.items(): WRONG[_part].update(_vs)
