@@ -60,3 +60,18 @@ HELD_OUT = {'p3': {'sorted_by_str': {'p3_solution': 'u = sorted(set(groups), key
                                     'return sorted((i, j) for i in range(len(S)) for j in range(i + 1, len(S)) if S[i] and S[j] and len(S[i] & S[j]) '
                                     '>= threshold * len(S[i] | S[j]))'}}}
 for _part, _vs in HELD_OUT.items(): RIGHT.setdefault(_part, {}).update(_vs)
+
+MORE = {
+    "p4": {"lists_per_row_then_stack": {"p4_solution": "for s in sequences:\n    if len(s) > max_length:\n        raise ValueError(f'sequence of {len(s)} > {max_length}')\n"
+                                                      "rows, room = [], 0\nfor s in sequences:\n    if not rows or len(s) > room:\n        rows.append([]); room = max_length\n"
+                                                      "    rows[-1].append(s); room -= len(s)\n"
+                                                      "def row(parts):\n    ids = sum((list(p) for p in parts), [])\n    lab = sum(([-100] + list(p[1:]) for p in parts), [])\n"
+                                                      "    pos = sum((list(range(len(p))) for p in parts), [])\n    pad = max_length - len(ids)\n"
+                                                      "    return ids + [pad_id] * pad, lab + [-100] * pad, pos + list(range(pad))\n"
+                                                      "cols = list(zip(*[row(r) for r in rows]))\n"
+                                                      "return {'input_ids': torch.tensor(cols[0]), 'labels': torch.tensor(cols[1]), 'position_ids': torch.tensor(cols[2])}"}},
+    "p1": {"comprehension": {"p1_solution": "seq = [*prompt_ids, *completion_ids, eos_id]\nkeep = min(max_length, len(seq))\n"
+                                            "return {'input_ids': seq[:keep], 'attention_mask': [1] * keep,\n"
+                                            "        'labels': [(-100 if i < len(prompt_ids) else t) for i, t in enumerate(seq[:keep])]}"}},
+}
+for _part, _vs in MORE.items(): RIGHT.setdefault(_part, {}).update(_vs)

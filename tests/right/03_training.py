@@ -72,3 +72,14 @@ HELD_OUT = {'p5': {'reverse_scan': {'p5_solution': 'if len(values) <= patience: 
                                                 'scaler.update()\n'
                                                 'return norm, scaler.get_scale() >= scale'}}}
 for _part, _vs in HELD_OUT.items(): RIGHT.setdefault(_part, {}).update(_vs)
+
+MORE = {
+    "p4": {"named_temporary_file": {"p4_solution": [
+        "import tempfile as _tf\nstate = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), step=step,\n"
+        "             rng=(torch.get_rng_state(), random.getstate(), np.random.get_state()))\n"
+        "with _tf.NamedTemporaryFile(dir=os.path.dirname(os.path.abspath(path)), delete=False) as f:\n"
+        "    torch.save(state, f)\n    f.flush()\n    os.fsync(f.fileno())\nos.replace(f.name, path)",
+        "state = torch.load(path, weights_only=False)\nmodel.load_state_dict(state['model'])\noptimizer.load_state_dict(state['optimizer'])\n"
+        "t, p, n = state['rng']\ntorch.set_rng_state(t)\nrandom.setstate(p)\nnp.random.set_state(n)\nreturn int(state['step'])"]}},
+}
+for _part, _vs in MORE.items(): RIGHT.setdefault(_part, {}).update(_vs)

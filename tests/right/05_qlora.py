@@ -71,3 +71,10 @@ HELD_OUT = {'p4': {'single_expression': {'p4_solution': 'nb_ = -(-numel // block
                                             'v = torch.cat([neg, torch.zeros(1), pos])\n'
                                             'return (v / v.abs().max()).sort().values'}}}
 for _part, _vs in HELD_OUT.items(): RIGHT.setdefault(_part, {}).update(_vs)
+
+MORE = {
+    "p5": {"merged_base_then_adapter_loop": {"p5_solution": "dt = A.dtype\nW = dequantize_blockwise(codes, absmax, levels, (B.shape[0], A.shape[1])).to(dt)\n"
+                                                            "xx = x.to(dt)\nh = xx @ A.T\nupdate = sum(h[..., i:i + 1] * B[:, i] for i in range(A.shape[0]))\n"
+                                                            "out = F.linear(xx, W) + update * (alpha / A.shape[0])\nreturn out if bias is None else out + bias.to(dt)"}},
+}
+for _part, _vs in MORE.items(): RIGHT.setdefault(_part, {}).update(_vs)
