@@ -654,7 +654,7 @@ def _package_dir() -> Path:
     import ftcourse
     return Path(ftcourse.__file__).resolve().parent
 
-# %% ../nbs/90_grading.ipynb #0ca10cca
+# %% ../nbs/90_grading.ipynb #8a54c668
 class _Session:
     "One runner process and its line-based channel, read with deadlines and a size limit."
     def __init__(self, argv: list, cwd: Path, env: dict | None, max_line: int, stderr_path: Path):
@@ -728,11 +728,11 @@ def run_notebook(cells: list, # [(label, code)] to run in order
                 cgroup = _Cgroup(limits.cpus, limits.processes)
                 cmd, env = cgroup.wrap(sandbox.command(scratch, argv, uid, _run_env("/tmp")))
                 sess = _Session(cmd, scratch, env, limits.message, tmp / "sandbox.err")
-                log, log_in = scratch / "notebook-output.log", "/tmp/notebook-output.log"
+                log_in = "/tmp/notebook-output.log"     # what the notebook prints; never read back (the notebook controls it)
             else:                                            # the learner's own machine: their environment, a clean IPython profile
                 env = {**os.environ, "FTCOURSE_SELF_CHECK": "1", "MPLBACKEND": "Agg", "IPYTHONDIR": str(scratch / "ipython"),
                        "PYTHONPATH": os.pathsep.join(p for p in [str(_package_dir().parent), os.environ.get("PYTHONPATH")] if p)}
-                log = log_in = scratch / "notebook-output.log"
+                log_in = scratch / "notebook-output.log"
                 sess = _Session(argv, Path(cwd or scratch), env, limits.message, tmp / "runner.err")
             progressed = False
             try:
@@ -789,10 +789,6 @@ def run_notebook(cells: list, # [(label, code)] to run in order
             finally:
                 sess.kill()
                 if cgroup is not None: cgroup.close()
-                if sandbox is not None and log.exists():
-                    res.setdefault("log_tail", "")
-                    with open(log, "rb") as f:
-                        f.seek(max(0, log.stat().st_size - 4000)); res["log_tail"] = f.read().decode("utf-8", "replace")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for i, c in enumerate(res["cells"]):
