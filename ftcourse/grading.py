@@ -933,7 +933,7 @@ def check(path: str | os.PathLike | None = None, # the notebook; None: the one t
     print(report)
     return report
 
-# %% ../nbs/90_grading.ipynb #7d8a5e06
+# %% ../nbs/90_grading.ipynb #ee6e5b7b
 def find_submissions(folder: str | os.PathLike, # <student>.ipynb files and/or <student>/ folders
                     ) -> dict: # student -> notebook Path, or an error string
     "The submissions in a folder: `<student>.ipynb`, or a `<student>/` folder holding exactly one notebook (at any depth)."
@@ -999,7 +999,7 @@ def _error_row(assignment: Assignment, error: str, notebook) -> dict:
     return {"score": 0.0, "max_score": assignment.max_score, "parts": {p: 0.0 for p in assignment.parts},
             "cells": {c.grade_id: {"part": c.part, "points": c.points, "score": 0.0, "visible_error": None, "failed_probes": {}, "n_probes": 0}
                       for c in assignment.graded},
-            "cell_errors": [], "error": error, "notebook": None if isinstance(notebook, str) else str(notebook)}
+            "cell_errors": [], "error": error, "ungraded": True, "notebook": None if isinstance(notebook, str) else str(notebook)}
 
 def grade_submissions(assignment: Assignment, # from Assignment.from_source
                       submissions: dict, # student -> notebook path (or an error string from find_submissions)
@@ -1047,7 +1047,7 @@ def grade_submissions(assignment: Assignment, # from Assignment.from_source
         results[s] = {**scored, "notebook": str(submissions[s]), "seconds": run["seconds"], "restarts": run["restarts"], "run": run}
     return dict(sorted(results.items())), ref
 
-# %% ../nbs/90_grading.ipynb #cd19d03c
+# %% ../nbs/90_grading.ipynb #8a61ed20
 def _feedback(assignment: str, student: str, r: dict) -> str:
     lines = [f"# {assignment}: {student}", ""]
     if r.get("error"): lines += [f"**Not fully graded:** {r['error']}. Your instructor has been told.", ""]
@@ -1056,15 +1056,13 @@ def _feedback(assignment: str, student: str, r: dict) -> str:
     for c in r["cells"].values(): parts_max[c["part"]] += c["points"]
     lines += [f"| {p} | {sc:g} | {parts_max[p]:g} |" for p, sc in r["parts"].items()]
     notes = []
-    for gid, c in r["cells"].items():
+    for gid, c in ([] if r.get("ungraded") else r["cells"].items()):
         if c["visible_error"]: notes.append(f"- `{gid}`, visible check failed: `{c['visible_error']}`")
-        if c["score"] < c["points"]:
-            what = "visible examples" if c["visible_error"] is None and "visible" in gid else "hidden tests"
-            if c["visible_error"] is None or "visible" not in gid:
-                notes.append(f"- `{gid}` ({c['points']:g} points): lost. The grader compared your functions with the reference "
-                             f"on {'the visible examples' if what == 'visible examples' else 'inputs you have not seen'}"
-                             " and they differ (or raised, or ran past the time limit). Re-read the part's specification: "
-                             "shapes, dtypes, edge cases, inputs left unchanged.")
+        if c["score"] < c["points"] and not (c["visible_error"] and "visible" in gid):   # a failed visible check explains itself
+            where = "the visible examples" if "visible" in gid else "inputs you have not seen"
+            notes.append(f"- `{gid}` ({c['points']:g} points): lost. The grader compared your functions with the reference on {where}, "
+                         "and they differ (or raised, or ran past the time limit). Re-read the part's specification: shapes, dtypes, "
+                         "edge cases, inputs left unchanged.")
     for e in r.get("cell_errors", []): notes.append(f"- cell `{e['cell']}` raised `{e['error']}`")
     if notes: lines += ["", "## What to look at", "", *notes]
     return "\n".join(lines) + "\n"
