@@ -1184,7 +1184,7 @@ def write_course(course: str | os.PathLike, # the nbgrader course folder to (re)
             gb.db.commit()
     return course
 
-# %% ../nbs/90_grading.ipynb #c427a236
+# %% ../nbs/90_grading.ipynb #3ba1c49f
 def default_solutions() -> Path:
     "`./solutions` if it exists, else the `solutions/` folder of the repository this package was installed from."
     for p in (Path.cwd() / "solutions", _package_dir().parent / "solutions"):
@@ -1219,6 +1219,10 @@ def grade_folder(assignment: str, # assignment name, e.g. "04_lora"
     results, _ = grade_submissions(a, subs, workers=workers, limits=limits, progress=progress)
     out = write_results(out, a, results, shard)
     if course:
+        try: import nbgrader, nbformat  # noqa: F401  (the course folder is nbgrader's; the grades above need neither)
+        except ImportError:
+            print("the nbgrader course folder was not written: nbgrader is not installed (pip install 'ftcourse[grading]')", file=sys.stderr)
+            return results
         notebooks = {}
         for s, r in results.items():
             if r.get("run") and r.get("notebook"):

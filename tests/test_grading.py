@@ -204,7 +204,8 @@ def hostile_cohort(folder: Path, out: Path) -> dict:
                                      "            if len(children) < 2:\n                while True: pass\n            time.sleep(900)\n            os._exit(0)\n"
                                      "        children.append(pid)\nexcept OSError as e:\n    print('fork refused after', len(children), e)", 1), 16)
     put("fork_bomb_naive", add_cell(ref(), "import os\nwhile True:\n    os.fork()", 1), 16)
-    put("memory_hog", add_cell(ref(), "hog = []\nwhile True:\n    hog.append(bytearray(512 * 2**20))", 1), 16)
+    put("memory_hog", add_cell(ref(), "hog = []\ntry:\n    while True:\n        hog.append(bytearray(256 * 2**20))\n"
+                                      "except MemoryError:\n    print('refused after', len(hog) // 4, 'GiB')\ndel hog\nbig = bytearray(10**12)", 1), 16)
     # folders the grader must not guess about
     save(ref(), folder / "twice" / "a.ipynb"); save(ref(), folder / "twice" / "b.ipynb"); expect["twice"] = None
     (folder / "garbled.ipynb").write_text("{not a notebook"); expect["garbled"] = None
