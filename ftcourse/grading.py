@@ -376,7 +376,7 @@ def _close_arrays(e, g, dtype: str, path: str, tol) -> str | None:
     bad = err > rtol * np.abs(e[fin]) + atol
     return None if not bad.any() else f"{path}: {int(bad.sum())} of {e.size} values differ (max abs difference {float(err.max()):.3g}, largest expected magnitude {scale:.3g})"
 
-# %% ../nbs/90_grading.ipynb #d97ce400
+# %% ../nbs/90_grading.ipynb #712856c3
 class _Timeout(BaseException): pass  # raised into cells and probes by the alarm; not an Exception, so `except Exception` cannot swallow it
 
 def _alarm(seconds: float):
@@ -416,6 +416,7 @@ class _CellRunner:
                 from traitlets.config import Config
                 c = Config()
                 c.HistoryManager.enabled = False                 # no history database in the learner's profile
+                c.InteractiveShell.colors = "nocolor"            # tracebacks kept as plain text for the instructor
                 self.shell = InteractiveShell.instance(config=c)
             except Exception: self.shell = None
         self.ns = self.shell.user_ns if self.shell is not None else {"__name__": "__main__", "__builtins__": __builtins__}
