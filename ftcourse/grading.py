@@ -376,7 +376,7 @@ def _close_arrays(e, g, dtype: str, path: str, tol) -> str | None:
     bad = err > rtol * np.abs(e[fin]) + atol
     return None if not bad.any() else f"{path}: {int(bad.sum())} of {e.size} values differ (max abs difference {float(err.max()):.3g}, largest expected magnitude {scale:.3g})"
 
-# %% ../nbs/90_grading.ipynb #712856c3
+# %% ../nbs/90_grading.ipynb #4d287a98
 class _Timeout(BaseException): pass  # raised into cells and probes by the alarm; not an Exception, so `except Exception` cannot swallow it
 
 def _alarm(seconds: float):
@@ -391,8 +391,8 @@ def _disarm():
     signal.setitimer(signal.ITIMER_PROF, 0)
 
 def _first_line(e: BaseException) -> str:
-    msg = str(e).strip().splitlines()
-    return (f"{type(e).__name__}: {msg[0]}" if msg else type(e).__name__)[:300]
+    msg, name = str(e).strip().splitlines(), "TimeoutError" if isinstance(e, _Timeout) else type(e).__name__
+    return (f"{name}: {msg[0]}" if msg else name)[:300]
 
 class _Capped:
     "A text stream that keeps the first `limit` characters and drops the rest."
@@ -1048,7 +1048,7 @@ def grade_submissions(assignment: Assignment, # from Assignment.from_source
         results[s] = {**scored, "notebook": str(submissions[s]), "seconds": run["seconds"], "restarts": run["restarts"], "run": run}
     return dict(sorted(results.items())), ref
 
-# %% ../nbs/90_grading.ipynb #8a61ed20
+# %% ../nbs/90_grading.ipynb #d7252d61
 def _feedback(assignment: str, student: str, r: dict) -> str:
     lines = [f"# {assignment}: {student}", ""]
     if r.get("error"): lines += [f"**Not fully graded:** {r['error']}. Your instructor has been told.", ""]
@@ -1061,7 +1061,7 @@ def _feedback(assignment: str, student: str, r: dict) -> str:
         if c["visible_error"]: notes.append(f"- `{gid}`, visible check failed: `{c['visible_error']}`")
         if c["score"] < c["points"] and not (c["visible_error"] and "visible" in gid):   # a failed visible check explains itself
             where = "the visible examples" if "visible" in gid else "inputs you have not seen"
-            notes.append(f"- `{gid}` ({c['points']:g} points): lost. The grader compared your functions with the reference on {where}, "
+            notes.append(f"- `{gid}` ({c['points']:g} point{'' if c['points'] == 1 else 's'}): lost. The grader compared your functions with the reference on {where}, "
                          "and they differ (or raised, or ran past the time limit). Re-read the part's specification: shapes, dtypes, "
                          "edge cases, inputs left unchanged.")
     for e in r.get("cell_errors", []): notes.append(f"- cell `{e['cell']}` raised `{e['error']}`")
