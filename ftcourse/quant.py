@@ -324,11 +324,9 @@ def load_qlora(name: str = "tinylm", # bundled name, local directory or hub id
                gradient_checkpointing: bool = False, # recompute activations in backward (less memory, ~30% slower)
               ):
     "A PEFT LoRA model on a 4-bit NF4 base (QLoRA), or on the full-precision base when `quantize=False`; returns (model, tokenizer)."
-    import logging
     from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
     from ftcourse.core import get_device
     from ftcourse.train import enable_gradient_checkpointing
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)   # its CPU backend logs that an optional kernel package is absent
     if task not in ("causal_lm", "classification"): raise ValueError(f"task must be 'causal_lm' or 'classification', got {task!r}")
     device = get_device(device)
     head = ["classifier", "pooler.dense"] if task == "classification" else []   # transformers matches the full suffix: "pooler" alone is quantized
