@@ -15,9 +15,10 @@ from pathlib import Path
 __all__ = ['split_hidden', 'nbgrader_checksum', 'read_notebook', 'SourceCell', 'Assignment', 'replace_solutions', 'close',
            'unordered', 'as_set', 'probe', 'raises', 'rng_state', 'call', 'count_flops', 'encode', 'compare',
            'worker_main', 'Limits', 'sandbox_problem', 'Sandbox', 'run_notebook', 'find_current_notebook', 'PartResult',
-           'CheckReport', 'self_check', 'check', 'find_submissions', 'grade_submissions', 'write_results',
-           'nbgrader_api', 'write_course', 'default_solutions', 'parse_shard', 'grade_folder', 'merge_grades',
-           'probe_variants', 'add_check_arguments', 'check_command', 'add_grade_arguments', 'grade_command']
+           'CheckReport', 'self_check', 'check', 'SubmissionProblem', 'find_submissions', 'grade_submissions',
+           'write_results', 'nbgrader_api', 'write_course', 'default_solutions', 'parse_shard', 'grade_folder',
+           'merge_grades', 'probe_variants', 'add_check_arguments', 'check_command', 'add_grade_arguments',
+           'grade_command']
 
 # %% ../nbs/90_grading.ipynb #914c905f
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*(?:\n|\Z)", re.S | re.M)
@@ -521,7 +522,7 @@ def worker_main():
     chan.flush()
     os._exit(0)
 
-# %% ../nbs/90_grading.ipynb #7de541e6
+# %% ../nbs/90_grading.ipynb #5a9ee4dd
 @dataclass
 class Limits:
     "Resource limits of one notebook run."
@@ -583,8 +584,9 @@ class Sandbox:
     def command(self, scratch: Path, argv: list, uid: int | None, env: dict) -> list:
         lim = self.limits
         cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-               "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
-        bound, dirs = [], set()
+               "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
+               "--bind", str(scratch), "/tmp"]                  # first: a package installed under /tmp is bound on top of it
+        bound, dirs = [], {"/tmp"}
         for p in [*(d for d in _SYSTEM_DIRS if os.path.lexists(d)), *self.readable]:
             if any(p == b or p.startswith(b.rstrip("/") + "/") for b in bound): continue   # already inside a bound folder
             for parent in list(reversed(Path(p).parents))[1:]:                           # world-readable parents
@@ -592,7 +594,7 @@ class Sandbox:
             if os.path.islink(p): cmd += ["--symlink", os.readlink(p), p]
             else: cmd += ["--ro-bind", p, p]
             bound.append(p)
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--bind", str(scratch), "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--remount-ro", "/"]
         for k, v in env.items(): cmd += ["--setenv", k, v]
         if uid is not None:
             cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
@@ -934,9 +936,12 @@ def check(path: str | os.PathLike | None = None, # the notebook; None: the one t
     print(report)
     return report
 
-# %% ../nbs/90_grading.ipynb #ee6e5b7b
+# %% ../nbs/90_grading.ipynb #18d0e6fc
+class SubmissionProblem(str):
+    "Why a student's submission cannot be graded (find_submissions gives these instead of a path)."
+
 def find_submissions(folder: str | os.PathLike, # <student>.ipynb files and/or <student>/ folders
-                    ) -> dict: # student -> notebook Path, or an error string
+                    ) -> dict: # student -> notebook Path, or a SubmissionProblem
     "The submissions in a folder: `<student>.ipynb`, or a `<student>/` folder holding exactly one notebook (at any depth)."
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"no submissions folder {folder}")
@@ -948,9 +953,10 @@ def find_submissions(folder: str | os.PathLike, # <student>.ipynb files and/or <
             name = p.name
             nbs = sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts and not q.name.startswith("."))
         else: continue
-        if name in subs: subs[name] = f"two submissions named {name!r} ({name}.ipynb and the folder {name}/): keep one"; continue
-        if not nbs: subs[name] = f"the folder {p.name}/ holds no notebook"
-        elif len(nbs) > 1: subs[name] = f"the folder {p.name}/ holds {len(nbs)} notebooks ({', '.join(str(q.relative_to(p)) for q in nbs)}): keep exactly one"
+        if name in subs: subs[name] = SubmissionProblem(f"two submissions named {name!r} ({name}.ipynb and the folder {name}/): keep one"); continue
+        if not nbs: subs[name] = SubmissionProblem(f"the folder {p.name}/ holds no notebook")
+        elif len(nbs) > 1:
+            subs[name] = SubmissionProblem(f"the folder {p.name}/ holds {len(nbs)} notebooks ({', '.join(str(q.relative_to(p)) for q in nbs)}): keep exactly one")
         else: subs[name] = nbs[0]
     if not subs: raise ValueError(f"{folder} holds no submissions: expected <student>.ipynb or <student>/<notebook>.ipynb")
     return subs
@@ -1000,10 +1006,10 @@ def _error_row(assignment: Assignment, error: str, notebook) -> dict:
     return {"score": 0.0, "max_score": assignment.max_score, "parts": {p: 0.0 for p in assignment.parts},
             "cells": {c.grade_id: {"part": c.part, "points": c.points, "score": 0.0, "visible_error": None, "failed_probes": {}, "n_probes": 0}
                       for c in assignment.graded},
-            "cell_errors": [], "error": error, "ungraded": True, "notebook": None if isinstance(notebook, str) else str(notebook)}
+            "cell_errors": [], "error": error, "ungraded": True, "notebook": None if isinstance(notebook, SubmissionProblem) else str(notebook)}
 
 def grade_submissions(assignment: Assignment, # from Assignment.from_source
-                      submissions: dict, # student -> notebook path (or an error string from find_submissions)
+                      submissions: dict, # student -> notebook path (or a SubmissionProblem from find_submissions)
                       workers: int = 2, # notebooks run at once (one core each)
                       limits: Limits = Limits(),
                       sandbox: bool = True, # False only for trusted notebooks (the course's own tests of its probes)
@@ -1017,7 +1023,7 @@ def grade_submissions(assignment: Assignment, # from Assignment.from_source
     results, runs = {}, {}
     todo = {}
     for s, p in submissions.items():
-        why = _check_student_id(s) or (p if isinstance(p, str) else None)
+        why = _check_student_id(s) or (str(p) if isinstance(p, SubmissionProblem) else None)
         if why is None:
             try: todo[s] = assignment.submission_cells(read_notebook(p))
             except (OSError, ValueError) as e: why = str(e)
