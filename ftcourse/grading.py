@@ -14,11 +14,11 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['split_hidden', 'nbgrader_checksum', 'read_notebook', 'SourceCell', 'Assignment', 'replace_solutions', 'close',
            'unordered', 'as_set', 'probe', 'raises', 'rng_state', 'call', 'count_flops', 'encode', 'compare',
-           'worker_main', 'Limits', 'sandbox_problem', 'Sandbox', 'run_notebook', 'find_current_notebook', 'PartResult',
-           'CheckReport', 'self_check', 'check', 'SubmissionProblem', 'find_submissions', 'grade_submissions',
-           'write_results', 'nbgrader_api', 'write_course', 'default_solutions', 'parse_shard', 'grade_folder',
-           'merge_grades', 'probe_variants', 'add_check_arguments', 'check_command', 'add_grade_arguments',
-           'grade_command']
+           'worker_main', 'Limits', 'sandbox_problem', 'Sandbox', 'cgroup_caps_available', 'run_notebook',
+           'find_current_notebook', 'PartResult', 'CheckReport', 'self_check', 'check', 'SubmissionProblem',
+           'find_submissions', 'grade_submissions', 'write_results', 'nbgrader_api', 'write_course',
+           'default_solutions', 'parse_shard', 'grade_folder', 'merge_grades', 'probe_variants', 'add_check_arguments',
+           'check_command', 'add_grade_arguments', 'grade_command']
 
 # %% ../nbs/90_grading.ipynb #914c905f
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*(?:\n|\Z)", re.S | re.M)
@@ -522,7 +522,7 @@ def worker_main():
     chan.flush()
     os._exit(0)
 
-# %% ../nbs/90_grading.ipynb #5a9ee4dd
+# %% ../nbs/90_grading.ipynb #0df98f77
 @dataclass
 class Limits:
     "Resource limits of one notebook run."
@@ -641,6 +641,12 @@ class _Cgroup:
                     d.rmdir(); break
                 except ProcessLookupError: continue
                 except OSError: time.sleep(0.05)
+
+def cgroup_caps_available() -> bool:
+    "Whether each sandboxed run here gets its own cgroup (one core, a process cap) on top of the rlimits."
+    probe_group = _Cgroup(1.0, 64)
+    try: return bool(probe_group.dirs)
+    finally: probe_group.close()
 
 def _run_env(home: str) -> dict:
     "The environment of a notebook run: offline, one thread, a clean home and IPython profile."

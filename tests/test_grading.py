@@ -238,13 +238,15 @@ def hostile(tmp_path_factory):
     expect = hostile_cohort(folder, out)
     assert expect == HOSTILE
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in [*SOLUTIONS.rglob("*"), *folder.rglob("*")] if p.is_file()}
+    cgroups = set(Path("/sys/fs/cgroup").glob("*/ftcourse-grade-*"))
     t0 = time.monotonic()
     r = subprocess.run([str(BIN / "ftcourse"), "grade", "04_lora", str(folder), "--solutions", str(SOLUTIONS), "--out", str(out),
                         "--workers", "2", "--timeout", str(FAST.cell_timeout)], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=900)
     results = json.loads((out / "results.json").read_text())["students"]
     print(f"\nhostile cohort: {len(expect)} students in {time.monotonic() - t0:.0f} s\n" + "\n".join(
         f"  {s:16s} {r['score']:>3g}/16  {r.get('seconds', 0):5.1f} s  {r.get('restarts', 0)} restarts  {r['error'] or ''}" for s, r in results.items()))
-    return {"run": r, "results": results, "out": out, "folder": folder, "before": before}
+    return {"run": r, "results": results, "out": out, "folder": folder, "before": before,
+            "new cgroups": set(Path("/sys/fs/cgroup").glob("*/ftcourse-grade-*")) - cgroups}
 
 
 @pytest.mark.parametrize("student", list(HOSTILE))
@@ -260,7 +262,7 @@ def test_hostile_cohort_leaves_nothing_behind(hostile):
     before = hostile["before"]
     assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in before}
     assert not (ROOT / "solutions" / "pwned.txt").exists() and not (ROOT / "ftcourse" / "pwned.py").exists()
-    assert marker_processes() == []
+    assert marker_processes() == [] and hostile["new cgroups"] == set()
     r, results = hostile["run"], hostile["results"]
     assert r.returncode == 1 and "twice" in r.stderr and "garbled" in r.stderr and "honest" not in r.stderr, r.stderr[-2000:]
     assert "holds 2 notebooks" in results["twice"]["error"] and "not a readable Jupyter notebook" in results["garbled"]["error"]
