@@ -119,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("submissions", help="a folder with one <student>.ipynb or <student>/ folder per student")
     g.add_argument("--workers", type=int, default=2); g.add_argument("--out", default="grades")
     sub.add_parser("env", help="print versions, device and memory")
+    s = sub.add_parser("serve", help="serve a classifier or the tiny LM over HTTP (FastAPI, uvicorn); API keys from FTCOURSE_API_KEYS")
+    s.add_argument("--config", help="a JSON file of ftcourse.serving.ServeConfig fields"); s.add_argument("--model"); s.add_argument("--labels")
+    s.add_argument("--adapter", action="append", default=[], metavar="NAME=DIR"); s.add_argument("--onnx")
+    s.add_argument("--host", default="127.0.0.1"); s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1); s.add_argument("--log-level", default="info")
     return p
 
 def main(argv=None) -> int:
@@ -137,6 +142,9 @@ def main(argv=None) -> int:
         elif args.cmd == "grade":
             from ftcourse.grading import grade_folder
             grade_folder(args.assignment, args.submissions, out=args.out, workers=args.workers)
+        elif args.cmd == "serve":
+            from ftcourse.serving import serve, config_from_args
+            serve(config_from_args(args.config, args.model, args.labels, args.adapter, args.onnx), args.host, args.port, args.workers, args.log_level)
         elif args.cmd == "env":
             from ftcourse.core import print_env
             print_env()

@@ -358,29 +358,48 @@ class MicroBatcher:
                     i += len(items)
 
 # %% predictors
+def by_length(tokenizer, texts: list[str], # the texts of one batch
+              run: Callable, # run(input_ids, attention_mask) -> logits, both int64 numpy arrays (rows, length)
+              max_length: int = 128, # tokens per text (longer ones truncated)
+              sub_batch: int = 8, # texts per forward pass, after sorting by length
+             ) -> list[tuple[np.ndarray, int]]: # per text, in the given order: (logits, token count)
+    "Sort a batch by length and run it in sub-batches, so that short texts are not padded to the longest one."
+    ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    lengths = np.array([len(x) for x in ids])
+    pad = tokenizer.pad_token_id or 0
+    out = [None] * len(ids)
+    order = np.argsort(lengths, kind="stable")
+    for i in range(0, len(order), sub_batch):
+        rows = order[i:i + sub_batch]
+        width = lengths[rows].max()
+        input_ids = np.full((len(rows), width), pad, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, j in enumerate(rows): input_ids[r, :lengths[j]] = ids[j]; mask[r, :lengths[j]] = 1
+        for j, l in zip(rows, run(input_ids, mask)): out[j] = (np.asarray(l, np.float32), int(lengths[j]))
+    return out
+
 class TorchClassifier:
     "A PyTorch sequence classifier, optionally with several PEFT adapters on one base, as logits for (adapter, texts)."
-    def __init__(self, model: nn.Module, tokenizer, labels, max_length: int = 128):
-        self.model, self.tokenizer, self.labels, self.max_length = model.eval(), tokenizer, list(labels), max_length
+    def __init__(self, model: nn.Module, tokenizer, labels, max_length: int = 128, sub_batch: int = 8):
+        self.model, self.tokenizer, self.labels, self.max_length, self.sub_batch = model.eval(), tokenizer, list(labels), max_length, sub_batch
         self.adapters = sorted(model.peft_config) if hasattr(model, "peft_config") else []
+    def _run(self, input_ids, mask):
+        with torch.inference_mode():
+            return self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)).logits.float().numpy()
     def __call__(self, adapter: str | None, texts: list[str]) -> list[tuple[np.ndarray, int]]: # per text: (logits, tokens)
-        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
-        if self.adapters:
-            self.model.set_adapter(adapter or self.adapters[0])
-        with torch.inference_mode(): logits = self.model(**enc).logits.float().numpy()
-        return list(zip(logits, enc["attention_mask"].sum(1).tolist()))
+        if self.adapters: self.model.set_adapter(adapter or self.adapters[0])
+        return by_length(self.tokenizer, texts, self._run, self.max_length, self.sub_batch)
 
 class OnnxClassifier:
     "An exported classifier run by ONNX Runtime, as logits for (adapter, texts); one session per adapter name."
     def __init__(self, sessions: dict, # adapter name (None: the default) -> InferenceSession
-                 tokenizer, labels, max_length: int = 128):
-        self.sessions, self.tokenizer, self.labels, self.max_length = dict(sessions), tokenizer, list(labels), max_length
+                 tokenizer, labels, max_length: int = 128, sub_batch: int = 8):
+        self.sessions, self.tokenizer, self.labels, self.max_length, self.sub_batch = dict(sessions), tokenizer, list(labels), max_length, sub_batch
         self.adapters = sorted(k for k in self.sessions if k is not None)
     def __call__(self, adapter: str | None, texts: list[str]) -> list[tuple[np.ndarray, int]]:
-        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
         sess = self.sessions[adapter] if adapter in self.sessions else self.sessions[None if None in self.sessions else self.adapters[0]]
-        logits = sess.run(["logits"], {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask")})[0]
-        return list(zip(logits, enc["attention_mask"].sum(1).tolist()))
+        run = lambda ids, mask: sess.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
+        return by_length(self.tokenizer, texts, run, self.max_length, self.sub_batch)
 
 class TorchGenerator:
     "A causal LM, optionally with PEFT adapters, as greedy completions for (adapter, prompt)."
@@ -480,6 +499,7 @@ class ServeConfig:
     max_length: int = 128 # tokens per text; longer texts are truncated
     max_batch: int = 32 # micro-batching: most texts per forward pass (1: one request at a time)
     max_wait_ms: float = 5.0 # micro-batching: longest wait for more requests
+    sub_batch: int = 8 # texts per forward pass within a batch, sorted by length (less padding)
     max_texts: int = 64 # most texts per request (422 above)
     max_chars: int = 2000 # most characters per text or prompt (422 above)
     max_new_tokens: int = 64 # generation: most new tokens per request
@@ -496,7 +516,7 @@ class ServeConfig:
 
     def __post_init__(self):
         if self.task not in ("classification", "generation"): raise ValueError(f"task must be 'classification' or 'generation', got {self.task!r}")
-        for k in ("threads", "max_length", "max_batch", "max_texts", "max_chars", "max_new_tokens", "max_body_bytes", "rate_burst", "drift_window"):
+        for k in ("threads", "max_length", "max_batch", "sub_batch", "max_texts", "max_chars", "max_new_tokens", "max_body_bytes", "rate_burst", "drift_window"):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive int, got {v!r}")
         for k in ("max_wait_ms", "rate_limit"):
@@ -553,14 +573,14 @@ def load_predictor(config: ServeConfig):
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     else:
         labels = resolve_labels(config.labels, AutoConfig.from_pretrained(path))
-        if config.onnx: return OnnxClassifier({None: ort_session(config.onnx, config.threads)}, tok, labels, config.max_length)
+        if config.onnx: return OnnxClassifier({None: ort_session(config.onnx, config.threads)}, tok, labels, config.max_length, config.sub_batch)
         model = load_classifier(config.model, labels)[0]
     if config.adapters:
         from peft import PeftModel
         (first, d0), *rest = config.adapters.items()
         model = PeftModel.from_pretrained(model, d0, adapter_name=first)
         for name, d in rest: model.load_adapter(d, adapter_name=name)
-    return TorchGenerator(model, tok) if config.task == "generation" else TorchClassifier(model, tok, labels, config.max_length)
+    return TorchGenerator(model, tok) if config.task == "generation" else TorchClassifier(model, tok, labels, config.max_length, config.sub_batch)
 
 # %% metrics
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -638,10 +658,27 @@ class BodyLimit:
             return await receive()
         await self.app(scope, replay, send)
 
-async def _json_error(send, status: int, detail: str):
-    body = json.dumps({"detail": detail}).encode()
+async def _json_error(send, status: int, detail: str, **extra):
+    body = json.dumps({"detail": detail, **extra}).encode()
     await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+class InternalErrors:
+    "ASGI middleware: an exception that escapes the app becomes a 500 with a request id; the trace goes to the server's log only."
+    def __init__(self, app): self.app = app
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http": return await self.app(scope, receive, send)
+        started = False
+        async def send_wrapper(msg):
+            nonlocal started
+            started = started or msg["type"] == "http.response.start"
+            await send(msg)
+        try: await self.app(scope, receive, send_wrapper)
+        except Exception as exc:   # handled here, so the connection stays usable (the server would close it)
+            rid = uuid.uuid4().hex[:12]
+            log.error("%s %s failed (request id %s)", scope.get("method"), scope.get("path"), rid, exc_info=exc)
+            if started: raise
+            await _json_error(send, 500, "internal server error", request_id=rid)
 
 class MetricsMiddleware:
     "ASGI middleware: count every answer by endpoint and status and time it, 413s and crashes included."
@@ -829,14 +866,8 @@ def create_app(config: ServeConfig, # what to serve and the limits
         errors = [{"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 
-    @app.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception):
-        "500 without a stack trace for the client; the trace goes to the server's log under a request id."
-        rid = uuid.uuid4().hex[:12]
-        log.error("request %s %s failed (id %s)", request.method, request.url.path, rid, exc_info=exc)
-        return JSONResponse({"detail": "internal server error", "request_id": rid}, status_code=500)
-
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(InternalErrors)
     if config.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"], allow_headers=["X-API-Key", "Content-Type"])
@@ -919,6 +950,52 @@ def serve(config: ServeConfig, # what to serve
         uvicorn.run("ftcourse.serving:app_from_env", factory=True, host=host, port=port, workers=workers, log_level=log_level)
     else:
         uvicorn.run(create_app(config), host=host, port=port, log_level=log_level)
+
+def config_from_args(config: str | None = None, # a JSON file of ServeConfig fields
+                     model: str | None = None, labels: str | None = None, # override the file's model and class names
+                     adapters=(), # "name=dir" strings, added to the file's adapters
+                     onnx: str | None = None, # serve this export with ONNX Runtime
+                    ) -> ServeConfig:
+    "The ServeConfig of the `ftcourse serve` command line."
+    d = json.loads(Path(config).read_text()) if config else {}
+    if model: d["model"] = model
+    if labels: d["labels"] = labels
+    if onnx: d["onnx"] = onnx
+    for a in adapters:
+        name, sep, path = a.partition("=")
+        if not sep or not name or not path: raise ValueError(f"--adapter wants NAME=DIR, got {a!r}")
+        d.setdefault("adapters", {})[name] = path
+    return ServeConfig.from_json(json.dumps(d))
+
+class ServerProcess:
+    "`ftcourse serve` in a child process on a free loopback port, stopped on exit: `with ServerProcess(cfg, workers=2) as srv: srv.url`."
+    def __init__(self, config: ServeConfig, workers: int = 1, env: dict | None = None, timeout: float = 180, log_level: str = "warning"):
+        self.config, self.workers, self.timeout, self.log_level = config, workers, timeout, log_level
+        self.env = {**os.environ, **(env or {})}
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); self.port = s.getsockname()[1]; s.close()
+        self.url, self.proc = f"http://127.0.0.1:{self.port}", None
+    def __enter__(self):
+        import subprocess, sys, httpx
+        self._dir = tempfile.TemporaryDirectory()
+        cfg = Path(self._dir.name) / "serve.json"; cfg.write_text(self.config.to_json())
+        cmd = [sys.executable, "-c", "import sys; from ftcourse.cli import main; sys.exit(main())", "serve", "--config", str(cfg),
+               "--port", str(self.port), "--workers", str(self.workers), "--log-level", self.log_level]
+        self.proc = subprocess.Popen(cmd, env=self.env)
+        t0 = time.monotonic()
+        while True:
+            if self.proc.poll() is not None: self._dir.cleanup(); raise RuntimeError(f"the server exited with code {self.proc.returncode} during startup")
+            try:
+                if httpx.get(self.url + "/ready", timeout=2).status_code == 200: return self
+            except httpx.HTTPError: pass
+            if time.monotonic() - t0 > self.timeout: self.__exit__(); raise TimeoutError(f"the server was not ready within {self.timeout} s")
+            time.sleep(0.1)
+    def __exit__(self, *exc):
+        import subprocess
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try: self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
+        self._dir.cleanup()
 
 # %% load
 def _in_thread(coro):
