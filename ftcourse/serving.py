@@ -383,12 +383,14 @@ class TorchClassifier:
     def __init__(self, model: nn.Module, tokenizer, labels, max_length: int = 128, sub_batch: int = 8):
         self.model, self.tokenizer, self.labels, self.max_length, self.sub_batch = model.eval(), tokenizer, list(labels), max_length, sub_batch
         self.adapters = sorted(model.peft_config) if hasattr(model, "peft_config") else []
+        self._lock = threading.Lock()   # choosing an adapter changes the model: one call at a time
     def _run(self, input_ids, mask):
         with torch.inference_mode():
             return self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)).logits.float().numpy()
     def __call__(self, adapter: str | None, texts: list[str]) -> list[tuple[np.ndarray, int]]: # per text: (logits, tokens)
-        if self.adapters: self.model.set_adapter(adapter or self.adapters[0])
-        return by_length(self.tokenizer, texts, self._run, self.max_length, self.sub_batch)
+        with self._lock:
+            if self.adapters: self.model.set_adapter(adapter or self.adapters[0])
+            return by_length(self.tokenizer, texts, self._run, self.max_length, self.sub_batch)
 
 class OnnxClassifier:
     "An exported classifier run by ONNX Runtime, as logits for (adapter, texts); one session per adapter name."
@@ -406,11 +408,12 @@ class TorchGenerator:
     def __init__(self, model: nn.Module, tokenizer):
         self.model, self.tokenizer = model.eval(), tokenizer
         self.adapters = sorted(model.peft_config) if hasattr(model, "peft_config") else []
+        self._lock = threading.Lock()
     def __call__(self, adapter: str | None, prompt: str, max_new_tokens: int) -> tuple[str, int]: # (completion, new tokens)
         enc = self.tokenizer(prompt, return_tensors="pt")
-        if self.adapters: self.model.set_adapter(adapter or self.adapters[0])
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        with torch.inference_mode():
+        with self._lock, torch.inference_mode():
+            if self.adapters: self.model.set_adapter(adapter or self.adapters[0])
             out = self.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad)
         new = out[0, enc["input_ids"].shape[1]:]
         return self.tokenizer.decode(new, skip_special_tokens=True), int(len(new))
@@ -903,7 +906,8 @@ class BackgroundServer:
     "Serve an ASGI app with uvicorn from a background thread on a free loopback port: `with BackgroundServer(app) as srv: srv.url`."
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, timeout: float = 120, log_level: str = "warning"):
         import uvicorn
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: asyncio turns Nagle off only on sockets that say so; without it every response waits 40 ms for a delayed ACK
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port, self.timeout = host, self.sock.getsockname()[1], timeout
