@@ -14,22 +14,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import torch
 from ftcourse.core import load_bundled, bootstrap_ci, seed_everything
-from ftcourse.lora import load_classifier, classifier_logits
-from ftcourse.train import train, TrainConfig
+from ftcourse.data import class_names, tokenize_classification
+from ftcourse.train import train, TrainConfig, load_classifier, classifier_logits
 from ftcourse.serving import (export_onnx, optimize_transformer, quantize_int8, ort_session, onnx_logits, interleaved_latency,
-                              random_batch, load_merged, merge_adapter)
+                              random_batch, load_merged)
 
 def fine_tune(labels, steps: int, out: str) -> str:
-    "A LoRA adapter trained on the bundled topics, saved in PEFT's format."
-    from datasets import Dataset
+    "A LoRA adapter trained on the bundled topics through the course's loop, saved in PEFT's format."
     from peft import LoraConfig, TaskType, get_peft_model
     from transformers import DataCollatorWithPadding
     seed_everything(0)
-    model, tok = load_classifier("minilm", labels)
+    model, tok = load_classifier("minilm", labels, device="cpu")
     model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"], task_type=TaskType.SEQ_CLS))
-    ds = load_bundled("wordnet_topics")["train"].shuffle(seed=0)
-    enc = tok(list(ds["text"]), truncation=True, max_length=64)
-    data = Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": [labels.index(l) for l in ds["label"]]})
+    data = tokenize_classification(load_bundled("wordnet_topics")["train"], tok, labels, max_length=64)
     train(model, data, TrainConfig(max_steps=steps, batch_size=32, lr=2e-3, warmup=0.1, progress=False), collate_fn=DataCollatorWithPadding(tok))
     model.save_pretrained(out)
     return out
@@ -43,12 +40,12 @@ def main():
     torch.set_num_threads(a.threads)
     tmp = tempfile.mkdtemp()
     test = load_bundled("wordnet_topics")["test"]
-    labels = sorted(set(load_bundled("wordnet_topics")["train"]["label"]))
+    labels = class_names(load_bundled("wordnet_topics"))
     y = np.array([labels.index(l) for l in test["label"]])
     adapter = a.adapter or fine_tune(labels, a.steps, f"{tmp}/adapter")
     model = load_merged("minilm", adapter, labels=labels)
     eager_attn = load_merged("minilm", adapter, labels=labels, attn_implementation="eager")
-    tok = load_classifier("minilm", labels)[1]
+    tok = load_classifier("minilm", labels, device="cpu")[1]
     cfg = model.config
     files = {"ORT fp32": export_onnx(model, f"{tmp}/fp32.onnx", dynamo=True)}
     legacy = export_onnx(eager_attn, f"{tmp}/legacy.onnx", dynamo=False)

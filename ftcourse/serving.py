@@ -15,7 +15,7 @@ __all__ = ['QUANTIZED_LAYERS', 'FUSED_OPS', 'ROLLOUTS', 'MULTIPROC_ENV', 'ENDPOI
            'Prediction', 'ClassifyResponse', 'GenerateResponse', 'softmax', 'create_app', 'BackgroundServer',
            'app_from_env', 'serve', 'config_from_args', 'ServerProcess', 'open_loop', 'closed_loop', 'fuzz_cases']
 
-# %% ../nbs/08_serving.ipynb #fb02b71e
+# %% ../nbs/08_serving.ipynb #598bf142
 import asyncio, contextlib, io, warnings, hashlib, hmac, json, logging, math, os, random, socket, tempfile, threading, time, uuid
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 from .core import model_path, load_bundled, BUNDLED_DATASETS
-from .lora import lora_layers, merge_lora, load_classifier
+from .lora import lora_layers, merge_lora, replace_module
+from .train import load_classifier, load_causal_lm
 try:
     import onnx, onnxruntime as ort
     from fastapi import FastAPI, Depends, HTTPException, Request
@@ -40,7 +41,7 @@ except ImportError as e:   # the serving stack is an extra: the rest of ftcourse
 
 _log = logging.getLogger("ftcourse.serving")
 
-# %% ../nbs/08_serving.ipynb #f0ddc9c3
+# %% ../nbs/08_serving.ipynb #85b17250
 QUANTIZED_LAYERS = ("Linear4bit", "Linear8bitLt", "NF4Linear", "QLoRALinear")
 
 def quantized_layers(model: nn.Module) -> list[str]:
@@ -57,9 +58,7 @@ def merge_adapter(model: nn.Module, # a PEFT model, or a model with from-scratch
     layers = lora_layers(model)
     if not layers: raise ValueError("the model has no LoRA layers (neither PEFT's nor ftcourse.lora's) to merge")
     merge_lora(model)
-    for name, layer in layers.items():
-        parent, _, child = name.rpartition(".")
-        setattr(model.get_submodule(parent), child, layer.base)
+    for name, layer in layers.items(): replace_module(model, name, layer.base)
     return model
 
 def load_merged(base: str, # bundled name, directory or hub id of the base the adapter was trained on
@@ -70,11 +69,10 @@ def load_merged(base: str, # bundled name, directory or hub id of the base the a
                ) -> nn.Module: # the merged float32 model, in eval mode
     "Reload `base` in full precision, apply the adapter, merge: how a QLoRA fine-tune gets exported."
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-    if task == "classification": model = load_classifier(base, labels)[0]
-    elif task == "causal_lm": model = AutoModelForCausalLM.from_pretrained(model_path(base), dtype=torch.float32)
+    kw = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    if task == "classification": model = load_classifier(base, labels, device="cpu", **kw)[0]
+    elif task == "causal_lm": model = load_causal_lm(base, device="cpu", dtype=torch.float32, **kw)[0]
     else: raise ValueError(f"task must be 'classification' or 'causal_lm', got {task!r}")
-    if attn_implementation: model.set_attn_implementation(attn_implementation)
     return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload().eval()
 
 # %% ../nbs/08_serving.ipynb #eb395081
@@ -502,7 +500,7 @@ class Rollout:
         else: u = self._rng.random()
         return (self.candidate if u < self.fraction else self.primary), None
 
-# %% ../nbs/08_serving.ipynb #7b311eec
+# %% ../nbs/08_serving.ipynb #6c0abd54
 @dataclass
 class ServeConfig:
     "Everything the service needs; JSON-serialisable, so that worker processes can rebuild it."
@@ -579,18 +577,18 @@ def reference_texts(source: str) -> list[str]:
 
 def load_predictor(config: ServeConfig):
     "Load what `config` describes: a `TorchClassifier`, an `OnnxClassifier` or a `TorchGenerator`."
-    from transformers import AutoTokenizer, AutoModelForCausalLM, AutoConfig
+    from transformers import AutoTokenizer, AutoConfig
     torch.set_num_threads(config.threads)
     path = model_path(config.model)
     tok = AutoTokenizer.from_pretrained(path)
     for name, d in config.adapters.items():
         if not (Path(d) / "adapter_config.json").is_file(): raise FileNotFoundError(f"adapter {name!r}: {d} has no adapter_config.json (a PEFT save_pretrained directory)")
     if config.task == "generation":
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        model = load_causal_lm(config.model, device="cpu", dtype=torch.float32)[0]
     else:
         labels = resolve_labels(config.labels, AutoConfig.from_pretrained(path))
         if config.onnx: return OnnxClassifier({None: ort_session(config.onnx, config.threads)}, tok, labels, config.max_length, config.sub_batch)
-        model = load_classifier(config.model, labels)[0]
+        model = load_classifier(config.model, labels, device="cpu")[0]
     if config.adapters:
         from peft import PeftModel
         (first, d0), *rest = config.adapters.items()

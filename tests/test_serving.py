@@ -31,7 +31,7 @@ def one_thread():
 def adapters(tmp_path_factory):
     "Two PEFT LoRA adapters (with their own heads) on MiniLM, with random non-zero updates so that they disagree."
     from peft import LoraConfig, TaskType, get_peft_model
-    from ftcourse.lora import load_classifier
+    from ftcourse.train import load_classifier
     root, out = tmp_path_factory.mktemp("adapters"), {}
     for seed, name in enumerate(["a", "b"]):
         torch.manual_seed(seed)
@@ -126,7 +126,7 @@ def test_qlora_adapter_merges_onto_full_precision_base(tmp_path):
     "An adapter trained on a 4-bit base, reloaded onto the float32 base and merged: equals the unmerged float32 model."
     from peft import PeftModel
     from ftcourse.quant import load_qlora
-    from ftcourse.lora import load_classifier
+    from ftcourse.train import load_classifier
     torch.manual_seed(0)
     qmodel, tok = load_qlora("minilm", task="classification", labels=LABELS, r=4, device="cpu")
     with torch.no_grad():
