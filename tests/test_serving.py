@@ -230,6 +230,20 @@ def test_request_models_limits():
     with pytest.raises(ValueError): Generate(prompt="hi", max_new_tokens=6)
 
 
+def test_configuration_errors_are_clear(tmp_path, capsys):
+    from ftcourse.cli import main
+    for kw, message in [({"task": "translate"}, "task must be"), ({"max_batch": 0}, "max_batch must be a positive int"),
+                        ({"api_keys": ["short"]}, "at least 16 characters"), ({"onnx": "m.onnx", "adapters": {"a": "x"}}, "one merged model"),
+                        ({"rate_limit": "10"}, "non-negative number")]:
+        with pytest.raises(ValueError, match=message): ServeConfig(**kw)
+    (tmp_path / "c.json").write_text('{"modle": "minilm"}')
+    assert main(["serve", "--config", str(tmp_path / "c.json")]) == 2 and "unknown ServeConfig fields ['modle']" in capsys.readouterr().err
+    assert main(["serve", "--adapter", "no-equals-sign"]) == 2 and "NAME=DIR" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="adapter_config.json"): load_predictor(ServeConfig(labels=LABELS, adapters={"a": str(tmp_path)}))
+    with pytest.raises(ValueError, match="at least 2 class names"): resolve_labels(None)
+    assert resolve_labels("b, a,") == ["b", "a"]
+
+
 # ---------------------------------------------------------------- the service over HTTP
 def test_contract_and_adapter_selection(server, predictor):
     srv, c = server
