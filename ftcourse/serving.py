@@ -6,13 +6,13 @@ Docs: https://ftcourse.github.io/ftcourse/serving.html.md"""
 
 # %% auto #0
 __all__ = ['QUANTIZED_LAYERS', 'FUSED_OPS', 'ROLLOUTS', 'MULTIPROC_ENV', 'ENDPOINTS', 'CONFIG_ENV', 'KEYS_ENV', 'ODD_TEXTS',
-           'quantized_layers', 'merge_adapter', 'load_merged', 'LogitsOnly', 'export_onnx', 'onnx_axes', 'random_batch',
-           'check_parity', 'ort_session', 'op_counts', 'optimize_transformer', 'quantize_int8', 'onnx_logits',
-           'interleaved_latency', 'fake_quantize', 'QuantLinear', 'fake_quant_model', 'calibrate', 'MicroBatcher',
-           'by_length', 'TorchClassifier', 'OnnxClassifier', 'TorchGenerator', 'psi', 'DriftResult', 'DriftMonitor',
-           'Rollout', 'ServeConfig', 'resolve_labels', 'reference_texts', 'load_predictor', 'ServiceMetrics',
-           'key_matches', 'RateLimiter', 'BodyLimit', 'InternalErrors', 'MetricsMiddleware', 'request_models',
-           'Prediction', 'ClassifyResponse', 'GenerateResponse', 'softmax', 'create_app', 'BackgroundServer',
+           'quantized_layers', 'merge_adapter', 'load_merged', 'LogitsOnly', 'export_onnx', 'onnx_axes', 'ort_session',
+           'random_batch', 'check_parity', 'op_counts', 'optimize_transformer', 'quantize_int8', 'onnx_logits',
+           'interleaved_latency', 'fake_quantize', 'QuantLinear', 'fake_quant_model', 'calibrate', 'BackgroundServer',
+           'MicroBatcher', 'by_length', 'TorchClassifier', 'OnnxClassifier', 'TorchGenerator', 'psi', 'DriftResult',
+           'DriftMonitor', 'Rollout', 'ServeConfig', 'resolve_labels', 'reference_texts', 'load_predictor',
+           'ServiceMetrics', 'key_matches', 'RateLimiter', 'BodyLimit', 'InternalErrors', 'MetricsMiddleware',
+           'request_models', 'Prediction', 'ClassifyResponse', 'GenerateResponse', 'softmax', 'create_app',
            'app_from_env', 'serve', 'config_from_args', 'ServerProcess', 'open_loop', 'closed_loop', 'fuzz_cases']
 
 # %% ../nbs/08_serving.ipynb #598bf142
@@ -134,7 +134,18 @@ def onnx_axes(path: str | os.PathLike) -> dict[str, list]: # {tensor name: [dime
     dims = lambda v: [d.dim_param if d.dim_param else d.dim_value for d in v.type.tensor_type.shape.dim]
     return {v.name: dims(v) for v in list(g.input) + list(g.output)}
 
-# %% ../nbs/08_serving.ipynb #d1a21327
+# %% ../nbs/08_serving.ipynb #2edda0bf
+def ort_session(path: str | os.PathLike, # an .onnx file
+                threads: int = 1, # intra-op threads (fix it when you measure latency)
+                optimize: bool = True, # ONNX Runtime's graph optimizations (constant folding, fusions) at load time
+               ) -> "ort.InferenceSession":
+    "An ONNX Runtime CPU session with a fixed thread count."
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
 def random_batch(batch: int, # rows
                  seq: int, # tokens per row
                  vocab_size: int, # ids are drawn from [low, vocab_size)
@@ -170,18 +181,7 @@ def check_parity(model: nn.Module, # the PyTorch model (eval mode is used, the m
     finally: model.train(was)
     return rows
 
-# %% ../nbs/08_serving.ipynb #6b8d416c
-def ort_session(path: str | os.PathLike, # an .onnx file
-                threads: int = 1, # intra-op threads (fix it when you measure latency)
-                optimize: bool = True, # ONNX Runtime's graph optimizations (constant folding, fusions) at load time
-               ) -> "ort.InferenceSession":
-    "An ONNX Runtime CPU session with a fixed thread count."
-    so = ort.SessionOptions()
-    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    so.log_severity_level = 3
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-
+# %% ../nbs/08_serving.ipynb #edee41b3
 def op_counts(path: str | os.PathLike) -> Counter:
     "How many nodes of each operator type an ONNX graph has."
     return Counter(n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node)
@@ -298,6 +298,43 @@ def calibrate(model: nn.Module, # a model after `fake_quant_model`
         for m in layers: m.calibrating = False
         model.train(was)
     return model
+
+# %% ../nbs/08_serving.ipynb #a63165f2
+class BackgroundServer:
+    "Serve an ASGI app with uvicorn from a background thread on a free loopback port: `with BackgroundServer(app) as srv: srv.url`."
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, timeout: float = 120, log_level: str = "warning"):
+        import uvicorn
+        # proto=IPPROTO_TCP: asyncio turns Nagle off only on sockets that say so; without it every response waits 40 ms for a delayed ACK
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.host, self.port, self.timeout = host, self.sock.getsockname()[1], timeout
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+    @property
+    def url(self) -> str: return f"http://{self.host}:{self.port}"
+    def __enter__(self):
+        self.thread.start()
+        t0 = time.monotonic()
+        while not self.server.started:
+            if not self.thread.is_alive(): raise RuntimeError("the server stopped during startup (its lifespan failed): see the log above")
+            if time.monotonic() - t0 > self.timeout: self.__exit__(); raise TimeoutError(f"the server did not start within {self.timeout} s")
+            time.sleep(0.02)
+        return self
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.sock.close()
+
+def _in_thread(coro):
+    "Run a coroutine to completion on a fresh event loop in another thread (works inside Jupyter's running loop too)."
+    out = {}
+    def target():
+        try: out["value"] = asyncio.run(coro)
+        except BaseException as e: out["error"] = e
+    t = threading.Thread(target=target); t.start(); t.join()
+    if "error" in out: raise out["error"]
+    return out["value"]
 
 # %% ../nbs/08_serving.ipynb #e8f42690
 class MicroBatcher:
@@ -912,33 +949,7 @@ async def _drift_loop(monitor: DriftMonitor, queue: asyncio.Queue, metrics: Serv
             if r.alarm: metrics.drift_alarms.inc(); _log.warning("input drift: KS p=%.2g, PSI=%.3f over %d texts", r.ks_pvalue, r.psi, r.n)
             metrics.confidence.set(float(np.mean(conf[:r.n]))); conf = conf[r.n:]
 
-# %% ../nbs/08_serving.ipynb #26c5d90a
-class BackgroundServer:
-    "Serve an ASGI app with uvicorn from a background thread on a free loopback port: `with BackgroundServer(app) as srv: srv.url`."
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, timeout: float = 120, log_level: str = "warning"):
-        import uvicorn
-        # proto=IPPROTO_TCP: asyncio turns Nagle off only on sockets that say so; without it every response waits 40 ms for a delayed ACK
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.host, self.port, self.timeout = host, self.sock.getsockname()[1], timeout
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-    @property
-    def url(self) -> str: return f"http://{self.host}:{self.port}"
-    def __enter__(self):
-        self.thread.start()
-        t0 = time.monotonic()
-        while not self.server.started:
-            if not self.thread.is_alive(): raise RuntimeError("the server stopped during startup (its lifespan failed): see the log above")
-            if time.monotonic() - t0 > self.timeout: self.__exit__(); raise TimeoutError(f"the server did not start within {self.timeout} s")
-            time.sleep(0.02)
-        return self
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-        self.sock.close()
-
+# %% ../nbs/08_serving.ipynb #9894b2bb
 CONFIG_ENV = "FTCOURSE_SERVE_CONFIG"
 KEYS_ENV = "FTCOURSE_API_KEYS"
 
@@ -1012,17 +1023,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
         self._dir.cleanup()
 
-# %% ../nbs/08_serving.ipynb #7a470797
-def _in_thread(coro):
-    "Run a coroutine to completion on a fresh event loop in another thread (works inside Jupyter's running loop too)."
-    out = {}
-    def target():
-        try: out["value"] = asyncio.run(coro)
-        except BaseException as e: out["error"] = e
-    t = threading.Thread(target=target); t.start(); t.join()
-    if "error" in out: raise out["error"]
-    return out["value"]
-
+# %% ../nbs/08_serving.ipynb #1684f9f7
 def _summary(latencies: list[float], statuses: Counter, elapsed: float, errors: int) -> dict:
     lat = np.array(latencies) * 1e3 if latencies else np.array([np.nan])
     ok = sum(v for k, v in statuses.items() if 200 <= k < 300)
