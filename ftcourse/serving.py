@@ -181,7 +181,7 @@ def check_parity(model: nn.Module, # the PyTorch model (eval mode is used, the m
     finally: model.train(was)
     return rows
 
-# %% ../nbs/08_serving.ipynb #edee41b3
+# %% ../nbs/08_serving.ipynb #3237b44c
 def op_counts(path: str | os.PathLike) -> Counter:
     "How many nodes of each operator type an ONNX graph has."
     return Counter(n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node)
@@ -204,6 +204,13 @@ def optimize_transformer(src: str | os.PathLike, # an exported encoder, e.g. BER
     counts = op_counts(dst)
     return {op: counts[op] for op in FUSED_OPS if counts[op]}
 
+class _DropLogs(logging.Filter):
+    "Within a `with` block, drop root-logger records that start with `prefix`."
+    def __init__(self, prefix: str): super().__init__(); self.prefix = prefix
+    def filter(self, record): return not record.getMessage().startswith(self.prefix)
+    def __enter__(self): logging.getLogger().addFilter(self); return self
+    def __exit__(self, *exc): logging.getLogger().removeFilter(self)
+
 def quantize_int8(src: str | os.PathLike, # a float32 .onnx file
                   dst: str | os.PathLike, # where to write the int8 model
                   signed: bool = True, # int8 weights (True) or uint8 weights (False); activations are uint8 either way
@@ -213,7 +220,10 @@ def quantize_int8(src: str | os.PathLike, # a float32 .onnx file
     from onnxruntime.quantization import quantize_dynamic, QuantType
     model = onnx.load(str(src))
     del model.graph.value_info[:]   # shapes recorded by the dynamo exporter can disagree with re-inference; let the quantizer infer them
-    with tempfile.TemporaryDirectory() as tmp:
+    # The quantizer logs (on the root logger) a suggestion to run its pre-processing first; that step's symbolic
+    # shape inference fails on these graphs (Min(512, sequence) in the position ids) and serves static quantization.
+    advice = _DropLogs("Please consider to run pre-processing")
+    with tempfile.TemporaryDirectory() as tmp, advice:
         clean = Path(tmp) / "model.onnx"; onnx.save(model, str(clean))
         quantize_dynamic(str(clean), str(dst), weight_type=QuantType.QInt8 if signed else QuantType.QUInt8, per_channel=per_channel,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})   # for ops of ORT's own domain, e.g. fused ones
@@ -949,7 +959,7 @@ async def _drift_loop(monitor: DriftMonitor, queue: asyncio.Queue, metrics: Serv
             if r.alarm: metrics.drift_alarms.inc(); _log.warning("input drift: KS p=%.2g, PSI=%.3f over %d texts", r.ks_pvalue, r.psi, r.n)
             metrics.confidence.set(float(np.mean(conf[:r.n]))); conf = conf[r.n:]
 
-# %% ../nbs/08_serving.ipynb #9894b2bb
+# %% ../nbs/08_serving.ipynb #435d8839
 CONFIG_ENV = "FTCOURSE_SERVE_CONFIG"
 KEYS_ENV = "FTCOURSE_API_KEYS"
 
@@ -994,7 +1004,7 @@ def config_from_args(config: str | None = None, # a JSON file of ServeConfig fie
     return ServeConfig.from_json(json.dumps(d))
 
 class ServerProcess:
-    "`ftcourse serve` in a child process on a free loopback port, stopped on exit: `with ServerProcess(cfg, workers=2) as srv: srv.url`."
+    "`ftcourse serve` in a child process on a free loopback port, stopped on exit: `with ServerProcess(cfg, workers=2) as srv: srv.url`; its output goes to `srv.log`."
     def __init__(self, config: ServeConfig, workers: int = 1, env: dict | None = None, timeout: float = 180, log_level: str = "warning"):
         self.config, self.workers, self.timeout, self.log_level = config, workers, timeout, log_level
         self.env = {**os.environ, **(env or {})}
@@ -1006,10 +1016,13 @@ class ServerProcess:
         cfg = Path(self._dir.name) / "serve.json"; cfg.write_text(self.config.to_json())
         cmd = [sys.executable, "-c", "import sys; from ftcourse.cli import main; sys.exit(main())", "serve", "--config", str(cfg),
                "--port", str(self.port), "--workers", str(self.workers), "--log-level", self.log_level]
-        self.proc = subprocess.Popen(cmd, env=self.env)
+        self.log = Path(self._dir.name) / "server.log"
+        with self.log.open("wb") as out: self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         t0 = time.monotonic()
         while True:
-            if self.proc.poll() is not None: self._dir.cleanup(); raise RuntimeError(f"the server exited with code {self.proc.returncode} during startup")
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-3000:]; self._dir.cleanup()
+                raise RuntimeError(f"the server exited with code {self.proc.returncode} during startup; its output ends with:\n{tail}")
             try:
                 if httpx.get(self.url + "/ready", timeout=2).status_code == 200: return self
             except httpx.HTTPError: pass
