@@ -138,6 +138,16 @@ def _parser() -> argparse.ArgumentParser:
     add_check_arguments(sub.add_parser("check", help="self-check an exercise notebook: which part passes, which fails"))
     add_grade_arguments(sub.add_parser("grade", help="grade a cohort in sandboxes, hidden tests included (instructors)"))
     sub.add_parser("env", help="print versions, device and memory")
+    s = sub.add_parser("serve", help="serve a classifier or the tiny LM over HTTP (FastAPI, uvicorn); API keys from FTCOURSE_API_KEYS")
+    s.add_argument("--config", help="a JSON file of ftcourse.serving.ServeConfig fields (see deploy/serve.json)")
+    s.add_argument("--model", help="bundled model name, local directory or hub id (overrides the config)")
+    s.add_argument("--labels", help="comma-separated class names of a classifier (overrides the config)")
+    s.add_argument("--adapter", action="append", default=[], metavar="NAME=DIR", help="a LoRA adapter folder served under NAME (repeatable)")
+    s.add_argument("--onnx", help="an exported ONNX model to serve instead of PyTorch")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, loopback only)")
+    s.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    s.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
+    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help="uvicorn log level (default: %(default)s)")
     return p
 
 def main(argv=None) -> int:
@@ -154,6 +164,11 @@ def main(argv=None) -> int:
         elif args.cmd == "grade":
             from ftcourse.grading import grade_command
             return grade_command(args)
+        elif args.cmd == "serve":
+            from ftcourse.serving import serve, config_from_args
+            if not 0 < args.port < 65536: raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
+            if args.workers < 1: raise ValueError(f"--workers must be at least 1, got {args.workers}")
+            serve(config_from_args(args.config, args.model, args.labels, args.adapter, args.onnx), args.host, args.port, args.workers, args.log_level)
         elif args.cmd == "env":
             from ftcourse.core import print_env
             print_env()
