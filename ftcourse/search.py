@@ -155,7 +155,7 @@ def pruning_eval_fn(trial, # an `optuna.trial.Trial`
     wrapped.state = state
     return wrapped
 
-# %% ../nbs/11_search.ipynb #8fd2552c
+# %% ../nbs/11_search.ipynb #63e1f417
 def mlflow_tracking(path: str | os.PathLike, # the SQLite file of the tracking store (created if missing)
                     experiment: str, # experiment name (created if missing)
                    ) -> str: # the tracking URI, "sqlite:///<absolute path>"
@@ -213,7 +213,7 @@ def read_hparams(log_dir: str | os.PathLike, # a folder with TensorBoard event f
                     run["metrics"][v.tag] = float(v.tensor.float_val[0]) if v.HasField("tensor") else float(v.simple_value)
     return [{"run": r} | d for r, d in sorted(runs.items()) if d["hparams"]]
 
-# %% ../nbs/11_search.ipynb #af58de17
+# %% ../nbs/11_search.ipynb #34f7755a
 def search_cost(seconds_per_step: float, # measured on the device that will run the search
                 steps_per_trial: float, # optimizer steps of one trial (on average, when pruning stops some early)
                 n_trials: int, # trials in the search
