@@ -245,7 +245,7 @@ def set_batchnorm_momentum(model: nn.Module, # changed in place
     for m in bns: m.momentum = momentum
     return len(bns)
 
-# %% ../nbs/13_beyond_text.ipynb #000032f6
+# %% ../nbs/13_beyond_text.ipynb #000032f7
 def patchify(images: Tensor, # (n, c, h, w)
              patch: int, # patch side p; must divide h and w
             ) -> Tensor: # (n, (h/p)·(w/p), c·p·p): patches in row-major order, each flattened as (channel, row, column)
@@ -277,7 +277,7 @@ def tiny_vit(image_size: int = 16, # input side in pixels
                     num_hidden_layers=num_layers, num_attention_heads=num_heads, intermediate_size=2 * hidden_size)
     return ViTForImageClassification(cfg)
 
-# %% ../nbs/13_beyond_text.ipynb #000032fb
+# %% ../nbs/13_beyond_text.ipynb #000032fc
 def affine_matrix(angle: Tensor, # (n,) rotation in degrees, counter-clockwise
                   translate: Tensor | None = None, # (n, 2) shift (x, y) as a fraction of the image size
                   scale: Tensor | None = None, # (n,) zoom factor

@@ -176,10 +176,10 @@ def test_tiny_vit_learns_digits_through_the_training_loop(digits):
     proc = ImageProcessor(size=16, mean=(0.5,), std=(0.5,), channels=1)
     model = tiny_vit(num_layers=2)
     x, y = digits["train"]
-    run = train(model, TensorDataset(x, y), TrainConfig(epochs=3, batch_size=64, lr=3e-3, progress=False),
+    run = train(model, TensorDataset(x, y), TrainConfig(epochs=10, batch_size=64, lr=2e-3, schedule="cosine", progress=False),
                 collate_fn=ImageCollator(proc), loss_fn=image_classification_loss)
     losses = [h["loss"] for h in run["history"] if "loss" in h]
-    assert sum(losses[-5:]) / 5 < 0.6 * sum(losses[:5]) / 5
+    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
     tx, ty = digits["test"]
     acc = (image_logits(model, tx, proc).argmax(-1) == ty).float().mean().item()
-    assert acc > 0.5, acc                                             # chance is 0.1
+    assert acc > 0.7, acc                                             # chance is 0.1
