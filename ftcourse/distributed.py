@@ -25,7 +25,7 @@ from .quant import MemoryEstimate
 # %% auto #0
 __all__ = ['LAUNCHERS', 'TASKS', 'ZERO_STAGES', 'DistEnv', 'init_distributed', 'world_size', 'rank', 'is_main', 'barrier',
            'print0', 'run_processes', 'read_results', 'free_port', 'launch_commands', 'shell_command', 'launch', 'task',
-           'main', 'average_gradients', 'global_mean', 'lm_global_loss', 'fsdp_shard', 'distributed_loader',
+           'main', 'spawn', 'average_gradients', 'global_mean', 'lm_global_loss', 'fsdp_shard', 'distributed_loader',
            'set_epoch_hook', 'lm_example_stats', 'distributed_evaluate', 'lm_metrics', 'unwrap', 'full_state_dict',
            'save_on_main', 'check_slurm_script', 'check_k8s_job', 'run_slurm_script', 'run_k8s_job', 'zero_memory',
            'model_state_bytes', 'deepspeed_config', 'time_all_reduce', 'fit_latency_bandwidth', 'column_parallel',
@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None):
     ap.add_argument("--stages", type=int, nargs="+", default=[0, 1, 2, 3], help="ZeRO stages for the zero task")
     ap.add_argument("--max-mb", type=float, default=64, help="largest all-reduce message for the allreduce task, in MB")
     ap.add_argument("--repeats", type=int, default=5, help="timed rounds of the gradsync and speedup tasks")
+    ap.add_argument("--payload", help="the pickled function of the call task (see spawn)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--local_rank", "--local-rank", type=int, default=None, help="passed by the deepspeed launcher; LOCAL_RANK in the environment is what counts")
     args = ap.parse_args(argv)
@@ -260,7 +261,30 @@ def _hello(env: DistEnv, args) -> dict:
     else: ranks = [me]
     return {"world_size": env.world_size, "ranks": ranks}
 
-# %% ../nbs/06_distributed.ipynb #c024
+# %% ../nbs/06_distributed.ipynb #c021
+@task("call")
+def _call(env: DistEnv, args) -> dict:
+    "Run the function `spawn` sent (pickled by value), on every rank; gather the results on rank 0."
+    import cloudpickle
+    fn, fargs = cloudpickle.loads(Path(args.payload).read_bytes())
+    result = fn(*fargs)
+    results = [None] * env.world_size
+    if env.world_size > 1: dist.all_gather_object(results, result)
+    else: results = [result]
+    return {"results": results}
+
+def spawn(fn: Callable, # run as fn(*args) on every rank, after the process group is up; may call torch.distributed
+          nproc: int = 2, # processes
+          args: tuple = (), # arguments for fn (pickled)
+          timeout: float = 300, # seconds before the job is killed
+         ) -> list: # fn's return value on each rank, in rank order (JSON values: numbers, strings, lists, dicts)
+    "Run a function (one defined in a notebook too: it travels by value) in a real `nproc`-process torchrun job."
+    import cloudpickle
+    out = Path(tempfile.mkdtemp(prefix="ftcourse-spawn-"))
+    (out / "payload.pkl").write_bytes(cloudpickle.dumps((fn, tuple(args))))
+    return launch("call", "torchrun", nproc, out, options=["--payload", str(out / "payload.pkl")], timeout=timeout, echo=False)["call"]["results"]
+
+# %% ../nbs/06_distributed.ipynb #c027
 def average_gradients(params, # the parameters whose .grad to average over the ranks
                       mode: str = "bucketed", # "per_parameter" (one all-reduce each), "flat" (one for all), "bucketed" (one per bucket)
                       bucket_mb: float = 25.0, # bucket size for "bucketed" (DDP's default is 25 MB)
@@ -285,7 +309,7 @@ def average_gradients(params, # the parameters whose .grad to average over the r
         for g, part in zip(bucket, flat.split([g.numel() for g in bucket])): g.copy_(part.view_as(g))
     return len(buckets)
 
-# %% ../nbs/06_distributed.ipynb #c027
+# %% ../nbs/06_distributed.ipynb #c030
 def global_mean(local_sum: Tensor, # this rank's sum of per-example (or per-token) losses
                 local_count, # how many examples (tokens) that sum covers on this rank
                ) -> Tensor: # local_sum * world_size / (count over all ranks)
@@ -304,7 +328,7 @@ def lm_global_loss(model: nn.Module, # a causal LM
     nll = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)).float(), labels.reshape(-1), ignore_index=-100, reduction="sum")
     return global_mean(nll, (labels != -100).sum())
 
-# %% ../nbs/06_distributed.ipynb #c030
+# %% ../nbs/06_distributed.ipynb #c033
 def fsdp_shard(model: nn.Module, # a transformer; changed in place
                reshard_after_forward: bool = True, # free each block's gathered weights after its forward (ZeRO-3); False keeps them for backward
               ) -> nn.Module: # the same model, its parameters now sharded DTensors
@@ -316,7 +340,7 @@ def fsdp_shard(model: nn.Module, # a transformer; changed in place
     fully_shard(model, reshard_after_forward=reshard_after_forward)
     return model
 
-# %% ../nbs/06_distributed.ipynb #c031
+# %% ../nbs/06_distributed.ipynb #c034
 @task("ladder")
 def _ladder(env: DistEnv, args) -> dict:
     "The exactness ladder: gradient averaging by hand, DDP and FSDP2 against one process that sees the whole batch."
@@ -369,7 +393,7 @@ def _ladder(env: DistEnv, args) -> dict:
                    "per_rank_mean_diff": _max_diff(ref_grad, naive)[0], "global_count_diff": _max_diff(ref_grad, weighted)[0]}
     return {"world_size": world, "batch": batch, "steps": steps, "rungs": rungs, "uneven": control}
 
-# %% ../nbs/06_distributed.ipynb #c039
+# %% ../nbs/06_distributed.ipynb #c042
 def distributed_loader(dataset, # a map-style dataset (a `datasets.Dataset`, a list of dicts, ...)
                        batch_size: int, # examples per rank per micro-batch
                        collate_fn: Callable | None = None, # builds a batch from a list of examples
@@ -388,7 +412,7 @@ def set_epoch_hook(loader: DataLoader, # from `distributed_loader`
     if not hasattr(loader.sampler, "set_epoch"): raise TypeError(f"the loader's sampler ({type(loader.sampler).__name__}) has no set_epoch: build it with distributed_loader")
     return lambda model, epoch: loader.sampler.set_epoch(epoch)
 
-# %% ../nbs/06_distributed.ipynb #c040
+# %% ../nbs/06_distributed.ipynb #c043
 @torch.no_grad()
 def lm_example_stats(model: nn.Module, # a causal LM
                      batch: dict, # input_ids and labels (-100: not counted)
@@ -438,7 +462,7 @@ def lm_metrics(stats: Tensor, # (n, 3) from `distributed_evaluate` with `lm_exam
     nll, tokens, correct = stats.sum(0).tolist()
     return {"loss": nll / tokens, "perplexity": math.exp(nll / tokens), "token_accuracy": correct / tokens, "tokens": int(tokens), "examples": len(stats)}
 
-# %% ../nbs/06_distributed.ipynb #c043
+# %% ../nbs/06_distributed.ipynb #c046
 @task("evaluate")
 def _evaluate(env: DistEnv, args) -> dict:
     "101 validation blocks scored three ways: one process, naively through a padded DistributedSampler, and with `distributed_evaluate`."
@@ -461,7 +485,7 @@ def _evaluate(env: DistEnv, args) -> dict:
             "equal": torch.equal(single, stats), "naive_loss": float(torch.stack(gathered)[:, 0].mean()),
             "naive_examples_scored": int(sum(g[1].item() for g in gathered))}
 
-# %% ../nbs/06_distributed.ipynb #c046
+# %% ../nbs/06_distributed.ipynb #c049
 @task("train")
 def _train(env: DistEnv, args) -> dict:
     "The lesson's one training script: DDP around the tiny LM, a sharded loader, `ftcourse.train.train`, an exact distributed evaluation, a rank-0 save."
@@ -488,7 +512,7 @@ def _train(env: DistEnv, args) -> dict:
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "checkpoint": str(path),
             "history": [h for h in res["history"] if "loss" in h]}
 
-# %% ../nbs/06_distributed.ipynb #c049
+# %% ../nbs/06_distributed.ipynb #c052
 def unwrap(model: nn.Module) -> nn.Module:
     "The user's model inside a DDP wrapper or a DeepSpeed engine (FSDP2 wraps in place: the model itself)."
     while hasattr(model, "module") and isinstance(model.module, nn.Module): model = model.module
@@ -525,7 +549,7 @@ def save_on_main(model: nn.Module, # a plain, DDP, FSDP2 or DeepSpeed model
     barrier()
     return out
 
-# %% ../nbs/06_distributed.ipynb #c050
+# %% ../nbs/06_distributed.ipynb #c053
 @task("save")
 def _save(env: DistEnv, args) -> dict:
     "Train an FSDP2-sharded model a few steps, save it from rank 0 after a full-state-dict gather, reload it into a plain model."
@@ -549,7 +573,7 @@ def _save(env: DistEnv, args) -> dict:
             "saved_files": sorted(f.name for f in path.iterdir()), "max_abs_diff_params": d, "params_equal": eq,
             "max_abs_diff_logits": (plain_logits - logits).abs().max().item()}
 
-# %% ../nbs/06_distributed.ipynb #c063
+# %% ../nbs/06_distributed.ipynb #c066
 def check_slurm_script(sbatch: str | os.PathLike, # a Slurm batch script that runs torchrun under srun
                       ) -> str: # the script
     "Check what can be checked without Slurm: bash syntax, and a c10d torchrun of this module under srun."
@@ -631,7 +655,7 @@ def run_k8s_job(job_yaml: str | os.PathLike, # the manifests checked by `check_k
     tasks = [cmd[cmd.index("ftcourse.distributed") + 1]]
     return read_results(out, tasks)
 
-# %% ../nbs/06_distributed.ipynb #c067
+# %% ../nbs/06_distributed.ipynb #c070
 ZERO_STAGES = {0: "nothing sharded (plain data parallelism)", 1: "optimizer states", 2: "optimizer states + gradients",
                3: "optimizer states + gradients + parameters"}
 
@@ -657,7 +681,7 @@ def zero_memory(model: int | MemoryEstimate, # a parameter count, or a `MemoryEs
                           int(round(est.gradients / (n if stage >= 2 else 1) + live)),
                           int(round(est.optimizer / (n if stage >= 1 else 1))), est.activations)
 
-# %% ../nbs/06_distributed.ipynb #c077
+# %% ../nbs/06_distributed.ipynb #c080
 def _storage_key(t: Tensor): return t.untyped_storage().data_ptr(), t.device
 
 def _local(t):
@@ -690,7 +714,7 @@ def model_state_bytes(model: nn.Module, # the model as trained: plain, DDP, FSDP
         for state in inner.state.values(): walk(state, "optimizer")
     return out
 
-# %% ../nbs/06_distributed.ipynb #c078
+# %% ../nbs/06_distributed.ipynb #c081
 @task("fsdp-memory")
 def _fsdp_memory(env: DistEnv, args) -> dict:
     "Bytes of parameters, gradients and AdamW states each rank holds under FSDP2 (ZeRO-3), counted from its local shards."
@@ -704,7 +728,7 @@ def _fsdp_memory(env: DistEnv, args) -> dict:
     return {"params": n, "world_size": env.world_size, "measured": measured,
             "formula": {"parameters": formula.weights, "gradients": formula.gradients, "optimizer": formula.optimizer}}
 
-# %% ../nbs/06_distributed.ipynb #c081
+# %% ../nbs/06_distributed.ipynb #c084
 def deepspeed_config(micro_batch_size: int, # examples per rank per forward pass (train_micro_batch_size_per_gpu)
                      grad_accum: int, # micro-batches per optimizer step (gradient_accumulation_steps)
                      world_size: int, # data-parallel ranks
@@ -732,7 +756,7 @@ def deepspeed_config(micro_batch_size: int, # examples per rank per forward pass
     if bf16: cfg |= {"bf16": {"enabled": True}, "data_types": {"grad_accum_dtype": "fp32"}}
     return cfg
 
-# %% ../nbs/06_distributed.ipynb #c084
+# %% ../nbs/06_distributed.ipynb #c087
 @task("zero")
 def _zero(env: DistEnv, args) -> dict:
     "DeepSpeed ZeRO on the tiny LM: losses of stages 0-3 over 10 steps, a consolidated ZeRO-3 checkpoint, and each stage's per-rank bytes against the formula."
@@ -782,7 +806,7 @@ def _zero(env: DistEnv, args) -> dict:
     result["params"] = sum(p.numel() for p in _load_lm(args.model, "cpu").parameters())
     return result
 
-# %% ../nbs/06_distributed.ipynb #c089
+# %% ../nbs/06_distributed.ipynb #c092
 def time_all_reduce(sizes_bytes, # message sizes to time, in bytes (float32 elements = size / 4)
                     repeats: int = 20, # timed calls per size (after 3 warm-up calls); the median is kept
                    ) -> list[float]: # median seconds per all-reduce, one per size
@@ -807,7 +831,7 @@ def fit_latency_bandwidth(sizes_bytes, # message sizes, bytes
     pred = lat + n * inv_bw
     return {"latency_s": float(lat), "bandwidth_Bps": float(1 / inv_bw), "max_rel_error": float(np.max(np.abs(pred - t) / t))}
 
-# %% ../nbs/06_distributed.ipynb #c090
+# %% ../nbs/06_distributed.ipynb #c093
 @task("allreduce")
 def _allreduce(env: DistEnv, args) -> dict:
     "All-reduce time from 1 KB up to --max-mb, fitted to latency + size / bandwidth."
@@ -877,7 +901,7 @@ def _speedup(env: DistEnv, args) -> dict:
     med = {k: float(np.median(v)) if v else None for k, v in rounds.items()}
     return {"world_size": env.world_size, "cpus": os.cpu_count(), "global_batch": per_rank * env.world_size, "step_seconds": med}
 
-# %% ../nbs/06_distributed.ipynb #c100
+# %% ../nbs/06_distributed.ipynb #c103
 def column_parallel(x: Tensor, # (..., in_features), the full input on every rank
                     weight: Tensor, # (out_features / world, in_features): this rank's rows of W
                     bias: Tensor | None = None, # (out_features / world,): this rank's slice of b
@@ -905,7 +929,7 @@ def pipeline_bubble_fraction(stages: int, # pipeline stages (devices holding con
     if stages < 1 or micro_batches < 1: raise ValueError(f"stages and micro_batches must be >= 1, got {stages} and {micro_batches}")
     return (stages - 1) / (micro_batches + stages - 1)
 
-# %% ../nbs/06_distributed.ipynb #c101
+# %% ../nbs/06_distributed.ipynb #c104
 @task("tensor-parallel")
 def _tensor_parallel(env: DistEnv, args) -> dict:
     "The tiny LM's first MLP split over the ranks: gate and up projections by output rows (column parallel), down projection by input columns (row parallel)."
@@ -923,5 +947,5 @@ def _tensor_parallel(env: DistEnv, args) -> dict:
             "column_equal": torch.equal(gate_full, mlp.gate_proj(x)), "mlp_max_abs_diff": (y - ref).abs().max().item(),
             "hidden_per_rank": h.shape[-1], "hidden": mlp.down_proj.in_features}
 
-# %% ../nbs/06_distributed.ipynb #c109
+# %% ../nbs/06_distributed.ipynb #c112
 if __name__ == "__main__" and "__file__" in globals(): main()   # `python -m ftcourse.distributed ...`; never inside a notebook kernel
