@@ -16,36 +16,27 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from common import reset_peak_rss, rss_kb
 
 CONTENDERS = ("loop", "trainer")
 
 
-def rss_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field): return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def child(kind: str, steps: int, batch: int, seq: int) -> dict:
     import torch
-    from datasets import Dataset
     from transformers import DataCollatorWithPadding, Trainer
     from transformers.utils import logging as hf_logging
     from ftcourse.core import load_bundled, seed_everything
-    from ftcourse.lora import load_classifier
-    from ftcourse.train import TrainConfig, train, training_arguments
+    from ftcourse.data import class_names, tokenize_classification
+    from ftcourse.train import TrainConfig, train, training_arguments, load_classifier
     hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
     topics = load_bundled("wordnet_topics")["train"].shuffle(seed=0).select(range(steps * batch))
-    labels = sorted(set(topics["label"]))
+    labels = class_names(topics)
     seed_everything(0)
-    model, tok = load_classifier("minilm", labels)
-    enc = tok(list(topics["text"]), truncation=True, max_length=seq)
-    data = Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                              "labels": [labels.index(l) for l in topics["label"]]})
+    model, tok = load_classifier("minilm", labels, "cpu")
+    data = tokenize_classification(topics, tok, labels, max_length=seq)
     collate = DataCollatorWithPadding(tok)
     cfg = TrainConfig(epochs=1, batch_size=batch, lr=5e-5, warmup=0.1, schedule="linear", load_best=False, progress=False, seed=0)
-    Path("/proc/self/clear_refs").write_text("5")       # reset the peak (VmHWM) to the current RSS
-    before = rss_kb("VmRSS")
+    before = reset_peak_rss()
     t = time.perf_counter()
     if kind == "loop":
         res = train(model, data, cfg, collate_fn=collate)

@@ -1,8 +1,10 @@
 """LoRA on a full-precision base against QLoRA (NF4 base, bitsandbytes) on the bundled tiny LM:
 time per training step and peak training memory, side by side, with the memory calculator's estimate.
 
-Same adapter (r=8 on every attention and MLP projection), same batches of random tokens. Timing: one
-process, contenders interleaved, medians. Memory: `ftcourse.quant.measure_training_memory`, i.e.
+Same adapter (r=8 on every attention and MLP projection), same batch of random tokens, trained through
+the course's loop (`ftcourse.train.train`). Timing: one process, the contenders trained in alternating
+chunks of steps (the first step of each chunk, which creates the optimizer states, not timed), medians.
+Memory: `ftcourse.memory.measure_training_memory`, i.e.
 `torch.cuda.max_memory_allocated` on a GPU and the op-by-op tensor tracker on CPU, each contender
 measured on its own. On CUDA the compute dtype of QLoRA is bf16 (float32 on CPU). `--model` takes any
 bundled name or local model directory; `--random-llama 2048,22,5632` builds a random Llama of that
@@ -10,11 +12,13 @@ width, depth and MLP size instead (for a larger-scale check of the calculator on
 
     .venv/bin/python bench/lora_vs_qlora.py [--steps 30] [--batch 16] [--seq 256] [--threads 2]
 """
-import argparse, json, logging, os, statistics, tempfile, time
+import argparse, json, logging, os, statistics, tempfile
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 import torch
-from ftcourse.quant import load_qlora, measure_training_memory, training_memory
+from common import train_steps
+from ftcourse.quant import load_qlora
+from ftcourse.memory import measure_training_memory, training_memory
 
 def random_llama(spec: str, out: str) -> str:
     "Save a randomly initialised Llama (hidden,layers,intermediate) with the tiny LM's tokenizer; return its directory."
@@ -45,9 +49,8 @@ def main():
     kinds = {"lora": False, "qlora": True}
     memory, estimate = {}, {}
     if a.full:                                             # full fine-tuning too, for the calculator check only
-        from transformers import AutoModelForCausalLM
-        from ftcourse.core import model_path
-        model = AutoModelForCausalLM.from_pretrained(model_path(name)).to(device)
+        from ftcourse.train import load_causal_lm
+        model = load_causal_lm(name, device)[0]
         memory["full"] = measure_training_memory(model, batch, steps=2)
         estimate["full"] = training_memory(model.config, "full", a.batch, a.seq).peak
         del model
@@ -59,21 +62,15 @@ def main():
         del model
         if cuda: torch.cuda.empty_cache()
     models = {k: load_qlora(name, quantize=q, device=device)[0] for k, q in kinds.items()}
-    opts = {k: torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-4) for k, m in models.items()}
-    def step(k):
-        models[k](**batch).loss.backward(); opts[k].step(); opts[k].zero_grad(set_to_none=True)
-    for k in kinds: step(k); step(k)                       # warm-up
-    times = {k: [] for k in kinds}
-    for i in range(a.steps):
+    for k in kinds: train_steps(models[k], [batch] * 2)    # warm-up
+    times, chunk = {k: [] for k in kinds}, 5
+    for i in range(max(1, -(-a.steps // (chunk - 1)))):
         for k in (("lora", "qlora") if i % 2 == 0 else ("qlora", "lora")):
-            if cuda: torch.cuda.synchronize()
-            t = time.perf_counter(); step(k)
-            if cuda: torch.cuda.synchronize()
-            times[k].append(time.perf_counter() - t)
+            times[k] += train_steps(models[k], [batch] * chunk)["step_seconds"][1:]   # loss.item() in the loop synchronizes CUDA
     med = {k: statistics.median(v) for k, v in times.items()}
     n_params = sum(p.numel() for p in models["lora"].parameters())
     print(f"{name if not a.random_llama else 'random Llama ' + a.random_llama} ({n_params / 1e6:.1f}M parameters), LoRA r=8 on all projections, "
-          f"batch {a.batch} x {a.seq}, {a.steps} interleaved steps on {device}{'' if cuda else f' ({a.threads} threads)'}")
+          f"batch {a.batch} x {a.seq}, {len(times['lora'])} timed steps each on {device}{'' if cuda else f' ({a.threads} threads)'}")
     print(f"{'':8s} {'median ms/step':>15s} {'peak MiB':>10s} {'estimate MiB':>13s} {'estimate/peak':>14s}")
     for k in memory: print(f"{k:8s} {1e3 * med[k] if k in med else float('nan'):15.1f} {memory[k] / 2**20:10.1f} {estimate[k] / 2**20:13.1f} {estimate[k] / memory[k]:14.2f}")
     print(f"ratio qlora/lora: time per step {med['qlora'] / med['lora']:.2f}, peak memory {memory['qlora'] / memory['lora']:.2f}")

@@ -1,35 +1,31 @@
 """Sequence packing (`ftcourse.data.pack_collate`) against padding (`pad_collate`): real tokens per second
 in training steps of the bundled tiny LM on wordnet_instruct.
 
-Both contenders train their own copy of the same model (AdamW, same initial weights) on the same
-examples, step by step: each step takes the next `--batch` examples of a seeded shuffle; padding
+Both contenders train their own copy of the same model (AdamW, same initial weights) through the course's
+loop (`ftcourse.train.train`) on the same examples: each step takes the next `--batch` examples of a seeded shuffle; padding
 makes one (batch, longest) tensor, packing puts the same examples into rows of `--max-length`
 tokens with per-example position_ids (no token attends across an example boundary). Only real
 (non-pad) tokens are counted, so the figure is useful work per second. One process, the two
-contenders interleaved and alternating who goes first, medians over many steps, a fixed thread
-count (these machines are noisy: only the ratio is meaningful).
+contenders trained in alternating chunks of steps (the first step of each chunk, which creates the
+optimizer states, is not timed), medians over many steps, a fixed thread count (these machines are
+noisy: only the ratio is meaningful).
 
     .venv/bin/python bench/packing_vs_padding.py [--steps 40] [--batch 32] [--max-length 256] [--threads 2]
 """
-import argparse, json, os, statistics, time
+import argparse, json, os, statistics
 os.environ.setdefault("HF_HUB_OFFLINE", "1"); os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch
+from common import train_steps
+
+CHUNK = 4   # steps per turn of a contender; the first of each chunk is not timed
 
 
 def build(path: str):
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(path)
     model.config.use_cache = False          # packed boundaries are read from position_ids only without a cache
-    model.train()
-    return model, torch.optim.AdamW(model.parameters(), lr=1e-4)
-
-
-def step(model, opt, batch) -> tuple[float, float]:
-    t = time.perf_counter()
-    loss = model(**batch).loss
-    loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
-    return time.perf_counter() - t, loss.item()
+    return model
 
 
 def main():
@@ -47,7 +43,8 @@ def main():
     path = model_path("tinylm")
     tok = AutoTokenizer.from_pretrained(path)
     data = tokenize_dataset(load_data("wordnet_instruct", split="train").shuffle(seed=0), tok, max_length=a.max_length)
-    need = (a.steps + 2) * a.batch
+    n_chunks = max(1, -(-a.steps // (CHUNK - 1)))
+    need = n_chunks * CHUNK * a.batch
     if need > len(data): raise SystemExit(f"--steps x --batch needs {need} examples, wordnet_instruct has {len(data)}")
     feats = [data[i] for i in range(need)]
     torch.manual_seed(0)
@@ -56,16 +53,14 @@ def main():
                "packing": lambda f: pack_collate(f, max_length=a.max_length, pad_token_id=tok.pad_token_id)}
     times, shapes = {k: [] for k in models}, {k: [] for k in models}
     real, first_loss = [], {}
-    for i in range(a.steps + 2):
-        chunk = feats[i * a.batch:(i + 1) * a.batch]
-        batches = {k: collate[k](chunk) for k in models}
-        order = ("padding", "packing") if i % 2 == 0 else ("packing", "padding")
-        for k in order:
-            dt, loss = step(*models[k], batches[k])
-            first_loss.setdefault(k, loss)
-            if i >= 2:                                   # two warm-up steps
-                times[k].append(dt); shapes[k].append(batches[k]["input_ids"].numel())
-        if i >= 2: real.append(sum(len(f["input_ids"]) for f in chunk))
+    for c in range(n_chunks):
+        steps = [feats[(c * CHUNK + j) * a.batch:(c * CHUNK + j + 1) * a.batch] for j in range(CHUNK)]
+        batches = {k: [collate[k](s) for s in steps] for k in models}
+        for k in (("padding", "packing") if c % 2 == 0 else ("packing", "padding")):
+            res = train_steps(models[k], batches[k], lr=1e-4)
+            first_loss.setdefault(k, res["history"][0]["loss"])
+            times[k] += res["step_seconds"][1:]; shapes[k] += [b["input_ids"].numel() for b in batches[k][1:]]
+        real += [sum(len(f["input_ids"]) for f in s) for s in steps[1:]]
     # same weights, same examples: the first step's loss must agree, or packing trains on something else
     if abs(first_loss["packing"] - first_loss["padding"]) > 1e-4 * abs(first_loss["padding"]):
         raise SystemExit(f"first-step losses differ: padding {first_loss['padding']:.6f}, packing {first_loss['packing']:.6f}")
@@ -73,8 +68,8 @@ def main():
     med = {k: statistics.median(v) for k, v in tps.items()}
     paired = statistics.median(p / q for p, q in zip(tps["packing"], tps["padding"]))
     positions = {k: sum(v) for k, v in shapes.items()}
-    print(f"tiny LM ({sum(p.numel() for p in models['padding'][0].parameters())/1e6:.2f}M params) on wordnet_instruct, "
-          f"{a.batch} examples per step, packing into rows of {a.max_length}, {a.steps} interleaved steps, {a.threads} threads")
+    print(f"tiny LM ({sum(p.numel() for p in models['padding'].parameters())/1e6:.2f}M params) on wordnet_instruct, "
+          f"{a.batch} examples per step, packing into rows of {a.max_length}, {len(real)} timed steps each, {a.threads} threads")
     print(f"{'':8s} {'median real tok/s':>18s} {'median s/step':>14s} {'token positions':>16s} {'pad share':>10s}")
     for k in models:
         print(f"{k:8s} {med[k]:>18,.0f} {statistics.median(times[k]):>14.4f} {positions[k]:>16,} {1 - sum(real)/positions[k]:>10.1%}")

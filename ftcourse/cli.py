@@ -20,7 +20,18 @@ def _accuracy(correct) -> dict:
     est, lo, hi = bootstrap_ci(correct)
     return {"accuracy": round(est, 4), "ci95": [round(lo, 4), round(hi, 4)]}
 
-def run_demo(out: str | os.PathLike = "demo_out", # directory for the adapter, merged model and report
+def _check_demo_args(out, epochs, r, alpha, lr, train_limit):
+    "Every argument checked before any work: one clear error for the first bad one."
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if isinstance(r, bool) or not isinstance(r, int) or r < 1: raise ValueError(f"rank must be an integer >= 1, got {r!r}")
+    for name, v in (("alpha", alpha), ("lr", lr)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0: raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    if train_limit is not None and (isinstance(train_limit, bool) or not isinstance(train_limit, int) or train_limit < 1):
+        raise ValueError(f"train_limit must be an integer >= 1 (or omitted for all examples), got {train_limit!r}")
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} exists and is not a directory")
+
+def run_demo(out: str | os.PathLike = "demo_out", # directory for the adapter and the report
              epochs: int = 2, # training epochs for both the baseline and LoRA
              r: int = 8, alpha: float = 16, lr: float = 1e-3, # LoRA rank, scale numerator, peak learning rate
              model: str = "minilm", # bundled name, directory or hub id of the encoder
@@ -29,59 +40,63 @@ def run_demo(out: str | os.PathLike = "demo_out", # directory for the adapter, m
              seed: int = 0,
             ) -> dict: # the report, also written to out/report.json
     "Fine-tune with LoRA against baselines, save, reload, merge, verify and report."
+    _check_demo_args(out, epochs, r, alpha, lr, train_limit)
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from transformers import DataCollatorWithPadding
     from ftcourse.core import get_device, seed_everything, load_bundled, env_report, Timer, bootstrap_ci
-    from ftcourse.lora import (load_classifier, inject_lora, train_classifier, count_parameters, save_adapter,
-                               load_adapter, merge_lora, smooth, classifier_logits, ADAPTER_WEIGHTS)
+    from ftcourse.data import class_names, tokenize_classification
+    from ftcourse.train import (TrainConfig, train, load_classifier, count_parameters, classifier_logits, set_trainable, plot_history)
+    from ftcourse.lora import inject_lora, save_adapter, load_adapter, merge_lora, ADAPTER_WEIGHTS
     out, dev = Path(out), get_device(device)
     out.mkdir(parents=True, exist_ok=True)
     with Timer() as total:
         data = load_bundled("wordnet_topics")
-        labels = sorted(set(data["train"]["label"]))
-        ids = {l: i for i, l in enumerate(labels)}
-        data = data.map(lambda row: {"label_id": ids[row["label"]]})
-        train, test = data["train"], data["test"]
-        if train_limit: train = train.shuffle(seed=seed).select(range(min(train_limit, len(train))))
-        y = np.array(test["label_id"])
-        print(f"data: wordnet_topics, {len(labels)} classes, train {len(train)}, test {len(test)}")
+        labels = class_names(data)
+        train_texts = data["train"].shuffle(seed=seed)
+        if train_limit: train_texts = train_texts.select(range(min(train_limit, len(train_texts))))
+        test_texts, y = list(data["test"]["text"]), np.array([labels.index(l) for l in data["test"]["label"]])
+        print(f"data: wordnet_topics, {len(labels)} classes, train {len(train_texts)}, test {len(y)}")
+        cfg = TrainConfig(epochs=epochs, batch_size=32, lr=lr, warmup=0.1, weight_decay=0.0, seed=seed)
 
-        res = {"majority class": {**_accuracy(y == np.bincount(train["label_id"]).argmax()), "trainable_params": 0}}
-        seed_everything(seed)
-        probe, tok = load_classifier(model, labels, dev)
-        for n, p in probe.named_parameters(): p.requires_grad_(n.startswith(("classifier", "bert.pooler")))
+        def fine_tune(prepare):
+            seed_everything(seed)
+            m, tok = load_classifier(model, labels, dev)
+            prepare(m)
+            run = train(m, tokenize_classification(train_texts, tok, labels), cfg, collate_fn=DataCollatorWithPadding(tok))
+            return m, tok, run
+
+        train_ids = np.array([labels.index(l) for l in train_texts["label"]])
+        res = {"majority class": {**_accuracy(y == np.bincount(train_ids, minlength=len(labels)).argmax()), "trainable_params": 0}}
         print("baseline: head only (frozen encoder)")
-        h_probe = train_classifier(probe, tok, train, epochs=epochs, lr=lr, seed=seed)
-        probe_correct = classifier_logits(probe, tok, test["text"]).argmax(-1).numpy() == y
+        probe, tok, h_probe = fine_tune(lambda m: set_trainable(m, 0))
+        probe_correct = classifier_logits(probe, tok, test_texts).argmax(-1).numpy() == y
         res["head only"] = {**_accuracy(probe_correct), "trainable_params": count_parameters(probe)[0], "train_seconds": round(h_probe["seconds"], 1)}
         del probe
 
-        seed_everything(seed)
-        lora, tok = load_classifier(model, labels, dev)
-        inject_lora(lora, targets=("query", "value"), r=r, alpha=alpha, trainable=("classifier", "pooler"))
         print(f"LoRA r={r} alpha={alpha} on query/value + head")
-        h_lora = train_classifier(lora, tok, train, epochs=epochs, lr=lr, seed=seed)
-        logits = classifier_logits(lora, tok, test["text"])
+        lora, tok, h_lora = fine_tune(lambda m: inject_lora(m, targets=("query", "value"), r=r, alpha=alpha, trainable=("classifier", "pooler")))
+        logits = classifier_logits(lora, tok, test_texts)
         lora_correct = logits.argmax(-1).numpy() == y
         res["LoRA"] = {**_accuracy(lora_correct), "trainable_params": count_parameters(lora)[0], "train_seconds": round(h_lora["seconds"], 1)}
         d, dlo, dhi = bootstrap_ci(lora_correct.astype(float) - probe_correct.astype(float))
 
         adir = save_adapter(lora, out / "adapter", base_model=model)
         reloaded = load_adapter(load_classifier(model, labels, dev)[0], adir)
-        reload_diff = (classifier_logits(reloaded, tok, test["text"]) - logits).abs().max().item()
+        reload_diff = (classifier_logits(reloaded, tok, test_texts) - logits).abs().max().item()
         del reloaded
         merge_lora(lora)
-        merged_diff = (classifier_logits(lora, tok, test["text"]) - logits).abs().max().item()
+        merged_diff = (classifier_logits(lora, tok, test_texts) - logits).abs().max().item()
         if merged_diff > 1e-4 or reload_diff > 1e-5:
             raise RuntimeError(f"verification failed: merged vs unmerged {merged_diff:.2e}, reloaded vs trained {reload_diff:.2e}")
 
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    for name, h in [("head only", h_probe), (f"LoRA r={r}", h_lora)]: ax.plot(smooth(h["loss"]), label=name)
-    ax.set(xlabel="step", ylabel="training loss (moving average)", title="MiniLM on WordNet categories"); ax.legend(); ax.grid(alpha=.3)
-    fig.savefig(out / "loss.png", dpi=120, bbox_inches="tight"); plt.close(fig)
+    ax = plot_history(h_probe["history"], "loss", smooth=10, label="head only")
+    plot_history(h_lora["history"], "loss", ax=ax, smooth=10, label=f"LoRA r={r}")
+    ax.set(ylabel="training loss (moving average)", title="MiniLM on WordNet categories")
+    ax.figure.savefig(out / "loss.png", dpi=120, bbox_inches="tight"); plt.close(ax.figure)
 
     report = {"task": "wordnet_topics: WordNet definition -> category", "classes": labels, "model": model,
-              "train_examples": len(train), "test_examples": len(test), "epochs": epochs, "lora": {"r": r, "alpha": alpha, "lr": lr},
+              "train_examples": len(train_texts), "test_examples": len(y), "epochs": epochs, "lora": {"r": r, "alpha": alpha, "lr": lr},
               "results": res, "lora_minus_head_only": {"accuracy": round(d, 4), "ci95": [round(dlo, 4), round(dhi, 4)]},
               "adapter_kb": round((adir / ADAPTER_WEIGHTS).stat().st_size / 1e3, 1),
               "checks": {"reloaded_adapter_max_abs_diff": reload_diff, "merged_vs_unmerged_max_abs_diff": merged_diff},
@@ -107,11 +122,18 @@ def _report_markdown(rep: dict) -> str:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ftcourse", description="ftcourse: fine-tuning, from scratch and with the libraries.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("demo", help="LoRA fine-tune on the bundled assets, evaluate, save, merge, report")
-    d.add_argument("--out", default="demo_out"); d.add_argument("--epochs", type=int, default=2)
-    d.add_argument("--rank", type=int, default=8); d.add_argument("--alpha", type=float, default=16)
-    d.add_argument("--lr", type=float, default=1e-3); d.add_argument("--model", default="minilm")
-    d.add_argument("--device", default="auto"); d.add_argument("--train-limit", type=int, default=None)
+    d = sub.add_parser("demo", help="LoRA fine-tune on the bundled assets, evaluate, save, merge, report",
+                       description="Fine-tune MiniLM with LoRA on the bundled WordNet categories against a majority-class and a "
+                                   "head-only baseline, save and reload the adapter, merge it, and write report.json, report.md and loss.png.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d.add_argument("--out", default="demo_out", help="directory for the adapter and the report (created if missing)")
+    d.add_argument("--epochs", type=int, default=2, help="training epochs for the baseline and for LoRA")
+    d.add_argument("--rank", type=int, default=8, help="LoRA rank r")
+    d.add_argument("--alpha", type=float, default=16, help="LoRA scale numerator alpha (the update is scaled by alpha / r)")
+    d.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    d.add_argument("--model", default="minilm", help="bundled model name, local directory or hub id of the encoder")
+    d.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    d.add_argument("--train-limit", type=int, default=None, help="train on only this many examples (a quick run); default: all")
     c = sub.add_parser("check", help="self-check an exercise notebook: which part passes, which fails")
     c.add_argument("notebook"); c.add_argument("--timeout", type=int, default=120)
     g = sub.add_parser("grade", help="autograde a cohort of submissions with nbgrader (instructors)")

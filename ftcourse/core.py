@@ -6,15 +6,20 @@ Docs: https://ftcourse.github.io/ftcourse/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #ff83c37f
 from __future__ import annotations
-import os, sys, time, json, random, platform, statistics
-from contextlib import contextmanager
+import logging, os, sys, time, json, random, platform, warnings
 from pathlib import Path
 import numpy as np
 import torch
 
+# bitsandbytes' CPU backend warns on import that an optional kernel package, fetched from the model hub, is
+# absent; it then uses its built-in kernels, the ones this course measures. The warning says nothing here.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+# PEFT 0.21 still asks transformers 5 for a renamed attribute; the deprecation notice is for PEFT's authors.
+warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+
 # %% auto #0
-__all__ = ['BUNDLED_MODELS', 'BUNDLED_DATASETS', 'get_device', 'seed_everything', 'env_report', 'print_env', 'asset_path',
-           'model_path', 'read_jsonl', 'load_bundled', 'bootstrap_ci', 'Timer']
+__all__ = ['BUNDLED_MODELS', 'BUNDLED_DATASETS', 'get_device', 'expect_error', 'seed_everything', 'env_report', 'print_env',
+           'asset_path', 'model_path', 'read_jsonl', 'load_bundled', 'bootstrap_ci', 'Timer']
 
 # %% ../nbs/00_core.ipynb #8165269d
 def get_device(device: str | torch.device | None = "auto", # "auto", "cpu", "cuda", "cuda:1", "mps", or a torch.device
@@ -33,6 +38,20 @@ def get_device(device: str | torch.device | None = "auto", # "auto", "cpu", "cud
             raise RuntimeError(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
     if dev.type == "mps" and not torch.backends.mps.is_available(): raise RuntimeError(f"device {device!r} requested but MPS is not available on this machine")
     return dev
+
+# %% ../nbs/00_core.ipynb #cf59e265
+def expect_error(fn, # called with no arguments; it must raise
+                 exception: type[BaseException] | tuple = Exception, # the exception type(s) it must raise
+                 contains: str = "", # text the message must contain
+                 show: bool = True, # print "ExceptionType: message" for the reader
+                ) -> BaseException: # the exception that was raised
+    "Call `fn`, require it to raise `exception` whose message contains `contains`, and return the exception."
+    try: fn()
+    except exception as e:
+        if contains not in str(e): raise AssertionError(f"{type(e).__name__} was raised, but its message does not contain {contains!r}: {e}") from e
+        if show: print(f"{type(e).__name__}: {e}")
+        return e
+    raise AssertionError(f"expected {getattr(exception, '__name__', exception)} to be raised, but no error came")
 
 # %% ../nbs/00_core.ipynb #0d74a6ba
 def seed_everything(seed: int = 42, # the seed for Python, NumPy and PyTorch (CPU and CUDA)

@@ -20,8 +20,9 @@ __all__ = ['FILE_FORMATS', 'SPLIT_ALIASES', 'EMAIL_RE', 'PHONE_RE', 'ROLES', 'CH
            'scan_jsonl', 'data_files', 'load_data', 'normalize_text', 'shingles', 'jaccard', 'minhash_signatures',
            'near_duplicates', 'find_pii', 'data_format', 'example_text', 'Issue', 'DataValidationError',
            'ValidationReport', 'validate', 'split_indices', 'split_dataset', 'format_prompt', 'to_messages',
-           'tokenize_prompt_completion', 'tokenize_messages', 'tokenize_dataset', 'pad_collate', 'pack_collate',
-           'packed_attention_mask', 'class_weights', 'focal_loss', 'augment_text']
+           'tokenize_prompt_completion', 'tokenize_messages', 'tokenize_dataset', 'pad_collate', 'next_token_loss',
+           'pack_collate', 'packed_attention_mask', 'class_names', 'encode_labels', 'tokenize_classification',
+           'class_weights', 'focal_loss', 'augment_text']
 
 # %% ../nbs/01_data.ipynb #1db4d62c
 FILE_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
@@ -620,6 +621,20 @@ def pad_collate(features: list[dict], # examples with input_ids, attention_mask 
         for k, (v, pad) in parts.items(): out[k].append(v + [pad] * n if padding_side == "right" else [pad] * n + v)
     return {k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}
 
+# %% ../nbs/01_data.ipynb #1ef01ace
+def next_token_loss(logits: torch.Tensor, # (batch, seq, vocab): the model's scores at every position
+                    labels: torch.Tensor, # (batch, seq): input ids, with -100 where no loss is wanted (prompt, pads)
+                    reduction: str = "mean", # "mean" over counted tokens, "sum", or "none": (batch, seq-1), 0 where not counted
+                   ) -> torch.Tensor:
+    "Causal LM loss: the logits at position t predict the label at t+1; positions labelled -100 carry no loss."
+    if reduction not in ("mean", "sum", "none"): raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if logits.dim() != 3 or labels.shape != logits.shape[:2]:
+        raise ValueError(f"expected logits (batch, seq, vocab) and labels (batch, seq), got {tuple(logits.shape)} and {tuple(labels.shape)}")
+    target = labels[:, 1:]
+    nll = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), target.flatten(), ignore_index=-100, reduction="none").view_as(target)
+    if reduction == "none": return nll
+    return nll.sum() if reduction == "sum" else nll.sum() / (target != -100).sum()
+
 # %% ../nbs/01_data.ipynb #31ccc996
 def pack_collate(features: list[dict], # tokenized examples: input_ids and labels (labels default to input_ids)
                  max_length: int | None = None, # tokens per row; None: everything in one row
@@ -653,6 +668,64 @@ def packed_attention_mask(position_ids: torch.Tensor, # (rows, length) from `pac
     L = position_ids.shape[-1]
     allowed = (seg[:, :, None] == seg[:, None, :]) & torch.ones(L, L, dtype=torch.bool, device=position_ids.device).tril()
     return torch.zeros(allowed.shape, dtype=dtype, device=position_ids.device).masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
+
+# %% ../nbs/01_data.ipynb #1ea2b1d2
+def _splits(ds) -> dict:
+    "{split name: Dataset} for a DatasetDict, {None: ds} for a single Dataset."
+    from datasets import DatasetDict
+    return dict(ds) if isinstance(ds, DatasetDict) else {None: ds}
+
+def _label_feature(ds, column: str):
+    first = next(iter(_splits(ds).values()))
+    if column not in first.column_names: raise ValueError(f"no label column {column!r}; the data has columns {first.column_names}")
+    return first.features[column]
+
+def class_names(ds, # a `Dataset`, or a `DatasetDict` whose train split decides
+                column: str = "label", # the column holding each row's class
+               ) -> list: # the classes in label-id order
+    "The classes of a classification set: a `ClassLabel`'s names, else the distinct values sorted."
+    from datasets import ClassLabel
+    feature = _label_feature(ds, column)
+    if isinstance(feature, ClassLabel): return list(feature.names)
+    splits = _splits(ds)
+    if None not in splits and "train" not in splits: raise ValueError(f"take the classes from a train split: this DatasetDict has {list(splits)}")
+    values = set(splits.get("train", splits.get(None))[column])
+    if None in values: raise ValueError(f"column {column!r} has missing labels (None): drop or fill those rows first")
+    try: return sorted(values)
+    except TypeError: raise ValueError(f"column {column!r} mixes label types {sorted({type(v).__name__ for v in values})}") from None
+
+def encode_labels(ds, # a `Dataset` or `DatasetDict` with a label column
+                  names=None, # the classes in label-id order (default: `class_names(ds, column)`)
+                  column: str = "label", # the column holding each row's class
+                  to: str = "labels", # the integer column to add (the name models take)
+                 ):
+    "Add an integer column `to` holding each row's index in `names`; a label outside `names` is an error naming split and row."
+    from datasets import ClassLabel, DatasetDict
+    names = list(class_names(ds, column) if names is None else names)
+    if len(set(names)) != len(names): raise ValueError(f"names has duplicates: {names}")
+    index, feature, out = {n: i for i, n in enumerate(names)}, _label_feature(ds, column), {}
+    for split, d in _splits(ds).items():
+        values = d[column]
+        if isinstance(feature, ClassLabel): values = [feature.int2str(v) for v in values]
+        ids = [index.get(v, -1) for v in values]
+        if -1 in ids:
+            row = ids.index(-1)
+            raise ValueError(f"{'split ' + repr(split) + ', ' if split else ''}row {row}: label {values[row]!r} is not one of the {len(names)} classes {names}")
+        out[split] = (d.remove_columns(to) if to in d.column_names else d).add_column(to, ids)
+    return out[None] if None in out else DatasetDict(out)
+
+def tokenize_classification(ds, # a `Dataset` or `DatasetDict` of texts with a label column
+                            tokenizer, # the classifier's tokenizer
+                            names=None, # the classes in label-id order (default: `class_names(ds, label_column)`)
+                            max_length: int = 64, # longer texts are truncated
+                            text_column: str = "text", label_column: str = "label",
+                           ):
+    "Token ids, attention mask and integer `labels` of a text-classification set (other columns dropped), ready for `DataCollatorWithPadding`."
+    if text_column not in next(iter(_splits(ds).values())).column_names:
+        raise ValueError(f"no text column {text_column!r}; the data has {next(iter(_splits(ds).values())).column_names}")
+    ds = encode_labels(ds, names, label_column)
+    drop = [c for c in next(iter(_splits(ds).values())).column_names if c != "labels"]
+    return ds.map(lambda b: tokenizer(list(b[text_column]), truncation=True, max_length=max_length), batched=True, remove_columns=drop)
 
 # %% ../nbs/01_data.ipynb #12a8ebc5
 def class_weights(labels, # the training labels (any hashable values)

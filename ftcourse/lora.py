@@ -8,17 +8,15 @@ Docs: https://ftcourse.github.io/ftcourse/lora.html.md"""
 from __future__ import annotations
 import json, math, os, re
 from pathlib import Path
-import numpy as np
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from tqdm.auto import tqdm
-from .core import Timer, model_path
 
 # %% auto #0
-__all__ = ['ADAPTER_WEIGHTS', 'ADAPTER_CONFIG', 'lora_delta', 'lora_param_count', 'LoRALinear', 'inject_lora', 'lora_layers',
-           'merge_lora', 'unmerge_lora', 'count_parameters', 'load_classifier', 'adapter_state_dict', 'save_adapter',
-           'load_adapter', 'to_peft', 'train_classifier', 'classifier_logits', 'predict_classifier', 'smooth']
+__all__ = ['ADAPTER_WEIGHTS', 'ADAPTER_CONFIG', 'PEFT_PREFIX', 'lora_delta', 'lora_param_count', 'LowRankAdapter', 'LoRALinear',
+           'name_matches', 'replace_module', 'install_adapters', 'inject_lora', 'lora_layers', 'merge_lora',
+           'unmerge_lora', 'peft_state_dict', 'lora_config', 'save_adapter', 'read_lora_config', 'load_adapter',
+           'to_peft']
 
 # %% ../nbs/04_lora.ipynb #92926bcd
 def lora_delta(A: Tensor, # (r, k) down-projection, random init
@@ -38,48 +36,94 @@ def lora_param_count(d: int, # output features of the adapted layer
     return r * (d + k)
 
 # %% ../nbs/04_lora.ipynb #6a51fb3b
-class LoRALinear(nn.Module):
+class LowRankAdapter(nn.Module):
+    "The trainable part of a LoRA layer: A (r × in, random), B (out × r, zero), output scaled by alpha / r."
+    def __init__(self, in_features: int, out_features: int, # shape of the layer it adapts
+                 r: int = 8, # rank of the update
+                 alpha: float = 16, # scaling numerator: the update is scaled by alpha / r
+                 dropout: float = 0.0, # dropout on the input of the low-rank path
+                 device=None, dtype=None, # where and in what dtype A and B live
+                ):
+        super().__init__()
+        if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= min(in_features, out_features):
+            raise ValueError(f"rank r={r!r} must be an int in [1, {min(in_features, out_features)}] for a {in_features}->{out_features} layer")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
+            raise ValueError(f"alpha must be a finite positive number, got {alpha!r}")
+        self.r, self.alpha, self.scale = r, alpha, alpha / r
+        self.lora_A = nn.Parameter(torch.empty(r, in_features, device=device, dtype=dtype))
+        self.lora_B = nn.Parameter(torch.zeros(out_features, r, device=device, dtype=dtype))
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))   # nn.Linear's default init
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def lora_forward(self, x: Tensor) -> Tensor:
+        "The low-rank path alone: (alpha / r) · B A dropout(x), without ever forming B A."
+        return self.scale * F.linear(F.linear(self.dropout(x), self.lora_A), self.lora_B)
+
+    def delta(self) -> Tensor:
+        "The weight update (alpha / r) · B A, shaped like the adapted weight."
+        return lora_delta(self.lora_A, self.lora_B, self.alpha)
+
+class LoRALinear(LowRankAdapter):
     "An `nn.Linear` with a frozen base weight and a trainable low-rank update (alpha / r)·B·A."
     def __init__(self, base: nn.Linear, # the pretrained layer to adapt (frozen)
                  r: int = 8, # rank of the update
                  alpha: float = 16, # scaling numerator: the update is scaled by alpha / r
                  dropout: float = 0.0, # dropout on the input of the low-rank path
                 ):
-        super().__init__()
         if not isinstance(base, nn.Linear): raise TypeError(f"LoRALinear adapts nn.Linear, got {type(base).__name__}")
-        if not 1 <= r <= min(base.in_features, base.out_features):
-            raise ValueError(f"rank r={r} must be in [1, {min(base.in_features, base.out_features)}] for a {base.in_features}->{base.out_features} layer")
-        self.base, self.r, self.alpha, self.scale = base, r, alpha, alpha / r
+        super().__init__(base.in_features, base.out_features, r, alpha, dropout, base.weight.device, base.weight.dtype)
+        self.base, self.merged = base, False
         for p in self.base.parameters(): p.requires_grad_(False)
-        w = base.weight
-        self.lora_A = nn.Parameter(torch.empty(r, base.in_features, device=w.device, dtype=w.dtype))
-        self.lora_B = nn.Parameter(torch.zeros(base.out_features, r, device=w.device, dtype=w.dtype))
-        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))   # nn.Linear's default init
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.merged = False
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.base(x)
-        if self.merged: return out
-        return out + self.scale * F.linear(F.linear(self.dropout(x), self.lora_A), self.lora_B)
+        return out if self.merged else out + self.lora_forward(x)
 
     @torch.no_grad()
     def merge(self):
         "Add the update into the base weight: one matmul per call afterwards, no extra latency."
-        if not self.merged: self.base.weight += lora_delta(self.lora_A, self.lora_B, self.alpha).to(self.base.weight.dtype)
+        if not self.merged: self.base.weight += self.delta().to(self.base.weight.dtype)
         self.merged = True
 
     @torch.no_grad()
     def unmerge(self):
         "Subtract the update again, restoring the pretrained weight (to float rounding)."
-        if self.merged: self.base.weight -= lora_delta(self.lora_A, self.lora_B, self.alpha).to(self.base.weight.dtype)
+        if self.merged: self.base.weight -= self.delta().to(self.base.weight.dtype)
         self.merged = False
 
     def extra_repr(self): return f"r={self.r}, alpha={self.alpha}, merged={self.merged}"
 
 # %% ../nbs/04_lora.ipynb #22c19c4c
-def _matches(name: str, targets) -> bool:
-    return any(name == t or name.endswith("." + t) for t in targets)
+def name_matches(name: str, # a dotted module name, e.g. "bert.encoder.layer.0.attention.self.query"
+                 targets, # names or name suffixes, e.g. ("query", "value") or ("classifier",)
+                 inside: bool = False, # also match modules nested inside a target (e.g. "pooler.dense" inside "pooler")
+                ) -> bool:
+    "Whether module `name` is one of `targets`: equal to one, or ending in \".\" + one (or, with `inside`, nested in one)."
+    targets = (targets,) if isinstance(targets, str) else targets
+    return any(name == t or name.endswith("." + t) or (inside and f".{t}." in f".{name}.") for t in targets)
+
+def replace_module(model: nn.Module, # the model, changed in place
+                   name: str, # dotted name of the submodule to replace
+                   new: nn.Module, # what to put there
+                  ) -> nn.Module: # the module that was there
+    "Put `new` where the submodule `name` sits; returns the old one."
+    parent_name, _, child = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    old = getattr(parent, child)
+    setattr(parent, child, new)
+    return old
+
+def install_adapters(model: nn.Module, # the model, changed in place
+                     layers: dict, # dotted module name -> the adapter layer to put there (already built around the old one)
+                     trainable=(), # module-name suffixes to keep fully trainable, e.g. ("classifier",)
+                    ) -> nn.Module:
+    "Freeze `model`, put each adapter layer in place, and unfreeze the `trainable` modules (LoRA here, QLoRA in lesson 05)."
+    for p in model.parameters(): p.requires_grad_(False)
+    for n, layer in layers.items(): replace_module(model, n, layer)
+    for n, m in model.named_modules():
+        if trainable and name_matches(n, trainable):
+            for p in m.parameters(): p.requires_grad_(True)
+    return model
 
 def inject_lora(model: nn.Module, # any PyTorch model, e.g. a `transformers` PreTrainedModel
                 targets=("query", "value"), # module-name suffixes of the nn.Linear layers to adapt
@@ -90,19 +134,18 @@ def inject_lora(model: nn.Module, # any PyTorch model, e.g. a `transformers` Pre
                ) -> nn.Module: # the same model, modified in place
     "Freeze `model`, replace the targeted linear layers by `LoRALinear`, unfreeze the `trainable` modules."
     targets, trainable = tuple([targets] if isinstance(targets, str) else targets), tuple([trainable] if isinstance(trainable, str) else trainable)
-    for p in model.parameters(): p.requires_grad_(False)
-    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and _matches(n, targets)]
+    if any(not isinstance(t, str) or not t.strip(".") for t in targets + trainable):
+        raise ValueError(f"targets and trainable must be non-empty module names, got {list(targets)} and {list(trainable)}")
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and name_matches(n, targets)]
     if not names:
         linears = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
         raise ValueError(f"no nn.Linear module matches targets {list(targets)}; this model's linear layers end in: {linears}")
-    for n in names:
-        parent_name, _, child = n.rpartition(".")
-        parent = model.get_submodule(parent_name)
-        setattr(parent, child, LoRALinear(getattr(parent, child), r=r, alpha=alpha, dropout=dropout))
-    for n, m in model.named_modules():
-        if trainable and _matches(n, trainable):
-            for p in m.parameters(): p.requires_grad_(True)
-    return model
+    was = {p: p.requires_grad for p in model.parameters()}
+    try: layers = [LoRALinear(model.get_submodule(n), r=r, alpha=alpha, dropout=dropout) for n in names]   # every layer checked first
+    except (ValueError, TypeError):
+        for p, g in was.items(): p.requires_grad_(g)    # a refused rank leaves the model as it was
+        raise
+    return install_adapters(model, dict(zip(names, layers)), trainable)
 
 def lora_layers(model: nn.Module) -> dict[str, LoRALinear]:
     "The model's `LoRALinear` modules by name."
@@ -118,75 +161,130 @@ def unmerge_lora(model: nn.Module) -> nn.Module:
     for m in lora_layers(model).values(): m.unmerge()
     return model
 
-def count_parameters(model: nn.Module) -> tuple[int, int]:
-    "(trainable, total) parameter counts; a merged or wrapped base counts once."
-    params = {id(p): p for p in model.parameters()}.values()
-    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
-
-# %% ../nbs/04_lora.ipynb #da6a5f78
-def load_classifier(name: str = "minilm", # bundled name, local directory or hub id (see `ftcourse.core.model_path`)
-                    labels=(), # class names, in label-id order
-                    device: str | torch.device = "cpu", # where to put the model
-                   ):
-    "A sequence classifier with a new head for `labels`, and its tokenizer."
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-    if len(labels) < 2: raise ValueError(f"a classifier needs at least 2 labels, got {list(labels)}")
-    path = model_path(name)
-    verbosity = hf_logging.get_verbosity(); hf_logging.set_verbosity_error()   # the "newly initialized head" notice is expected here
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(labels),
-                    id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
-    finally: hf_logging.set_verbosity(verbosity)
-    return model.to(device), AutoTokenizer.from_pretrained(path)
-
 # %% ../nbs/04_lora.ipynb #62262a33
-ADAPTER_WEIGHTS, ADAPTER_CONFIG = "adapter.safetensors", "adapter_config.json"
+ADAPTER_WEIGHTS, ADAPTER_CONFIG = "adapter_model.safetensors", "adapter_config.json"   # PEFT's file names
+PEFT_PREFIX = "base_model.model."           # PEFT's tensor names start with this
 
-def adapter_state_dict(model: nn.Module) -> dict[str, Tensor]:
-    "The adapter's tensors: every trainable parameter (LoRA A/B and fully trained modules such as the head)."
-    return {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+def _fully_trained(model: nn.Module) -> list[str]:
+    "Modules trained whole beside the adapters (e.g. a new head): owners of trainable parameters that are not LoRA matrices."
+    return sorted({n.rpartition(".")[0] for n, p in model.named_parameters() if p.requires_grad and not n.endswith((".lora_A", ".lora_B"))})
 
-def save_adapter(model: nn.Module, # a model prepared with `inject_lora` (and trained)
-                 path: str | os.PathLike, # directory to write adapter.safetensors and adapter_config.json to
-                 base_model: str = "", # name of the base model, recorded for the reader
-                ) -> Path: # the directory
-    "Save only the adapter of `model`, with what is needed to check the base it is loaded into."
-    from safetensors.torch import save_file
+def peft_state_dict(model: nn.Module, # a model with `LoRALinear` layers
+                   ) -> dict[str, Tensor]: # PEFT tensor name -> tensor (CPU, contiguous)
+    "The adapter's tensors under PEFT's names: every LoRA matrix, and every parameter of the fully trained modules."
+    sd = {}
+    for n, p in model.named_parameters():
+        if n.endswith((".lora_A", ".lora_B")): sd[f"{PEFT_PREFIX}{n}.weight"] = p.detach().cpu().contiguous()
+        elif p.requires_grad: sd[PEFT_PREFIX + n] = p.detach().cpu().contiguous()
+    return sd
+
+def _task_type(model: nn.Module) -> str | None:
+    kind = type(model).__name__
+    return next((t for suffix, t in [("ForSequenceClassification", "SEQ_CLS"), ("ForCausalLM", "CAUSAL_LM"),
+                                     ("ForTokenClassification", "TOKEN_CLS")] if kind.endswith(suffix)), None)
+
+def lora_config(model: nn.Module, # a model with `LoRALinear` layers
+                base_model: str = "", # the base model's name or path, recorded for the reader
+               ):
+    "The PEFT `LoraConfig` that describes the from-scratch adapter in `model`."
+    from peft import LoraConfig
     layers = lora_layers(model)
     if not layers: raise ValueError("model has no LoRA layers: call inject_lora first")
-    if any(m.merged for m in layers.values()): raise ValueError("unmerge_lora(model) before saving: a merged adapter is inside the base weights")
     one = next(iter(layers.values()))
-    trainable = sorted({n.rsplit(".", 1)[0] for n, p in model.named_parameters() if p.requires_grad and ".lora_" not in n})
-    cfg = {"r": one.r, "alpha": one.alpha, "targets": sorted(layers), "trainable": trainable, "base_model": base_model,
-           "shapes": {n: [m.base.out_features, m.base.in_features] for n, m in layers.items()}}
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    save_file(adapter_state_dict(model), str(path / ADAPTER_WEIGHTS))
-    (path / ADAPTER_CONFIG).write_text(json.dumps(cfg, indent=2))
+    if any(m.r != one.r or m.alpha != one.alpha for m in layers.values()):
+        raise ValueError("layers with different r or alpha need PEFT's rank_pattern/alpha_pattern, which this format does not write")
+    dropout = one.dropout.p if isinstance(one.dropout, nn.Dropout) else 0.0
+    return LoraConfig(r=one.r, lora_alpha=one.alpha, lora_dropout=dropout, target_modules=sorted(layers),
+                      modules_to_save=_fully_trained(model) or None, task_type=_task_type(model), base_model_name_or_path=base_model or None)
+
+def save_adapter(model: nn.Module, # a model prepared with `inject_lora` (and trained)
+                 path: str | os.PathLike, # directory for adapter_config.json and adapter_model.safetensors
+                 base_model: str = "", # name of the base model, recorded for the reader
+                ) -> Path: # the directory
+    "Save only the adapter of `model`, in PEFT's format (`PeftModel.from_pretrained` loads it)."
+    from safetensors.torch import save_file
+    if any(m.merged for m in lora_layers(model).values()): raise ValueError("unmerge_lora(model) before saving: a merged adapter is inside the base weights")
+    cfg, path = lora_config(model, base_model), Path(path)
+    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} exists and is not a directory")
+    path.mkdir(parents=True, exist_ok=True)
+    save_file(peft_state_dict(model), str(path / f".{ADAPTER_WEIGHTS}.tmp"), metadata={"format": "pt"})
+    os.replace(path / f".{ADAPTER_WEIGHTS}.tmp", path / ADAPTER_WEIGHTS)   # a reader never sees half a file
+    cfg.save_pretrained(str(path))
     return path
 
+# %% ../nbs/04_lora.ipynb #7b906e92
+_UNSUPPORTED = ("use_dora", "use_rslora", "fan_in_fan_out", "bias", "rank_pattern", "alpha_pattern", "layers_to_transform",
+                "exclude_modules", "lora_bias", "trainable_token_indices", "target_parameters", "layer_replication")
+
+def _number(cfg: dict, key: str, where: Path, low: float, high: float = math.inf, integer: bool = False):
+    v = cfg.get(key)
+    ok = not isinstance(v, bool) and (isinstance(v, int) if integer else isinstance(v, (int, float))) and math.isfinite(v) and low <= v < high
+    if not ok: raise ValueError(f"{where}: {key!r} must be {'an int' if integer else 'a finite number'} in [{low}, {high}), got {v!r} ({type(v).__name__})")
+    return v
+
+def read_lora_config(path: str | os.PathLike, # an adapter directory
+                    ) -> dict: # {"r", "alpha", "dropout", "targets" (list, or a regex string), "modules_to_save" (list)}
+    "Read and check a PEFT LoRA `adapter_config.json`: types, ranges, and only the options this loader implements."
+    file = Path(path) / ADAPTER_CONFIG
+    if not file.is_file(): raise FileNotFoundError(f"{path} has no {ADAPTER_CONFIG}: not an adapter directory")
+    try: cfg = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"{file}: not valid JSON ({e})") from None
+    if not isinstance(cfg, dict): raise ValueError(f"{file}: expected a JSON object, got {type(cfg).__name__}")
+    if cfg.get("peft_type", "LORA") != "LORA": raise ValueError(f"{file}: peft_type {cfg.get('peft_type')!r}: only LoRA adapters load here (use PEFT for others)")
+    for key in _UNSUPPORTED:
+        if cfg.get(key) not in (None, False, {}, [], "none"):
+            raise ValueError(f"{file}: {key}={cfg[key]!r} is not supported by this loader; load it with peft.PeftModel.from_pretrained")
+    targets, save = cfg.get("target_modules"), cfg.get("modules_to_save") or []
+    if not (isinstance(targets, str) and targets) and not (isinstance(targets, list) and targets and all(isinstance(t, str) and t.strip(".") for t in targets)):
+        raise ValueError(f"{file}: target_modules must be a non-empty list of module names or a regex string, got {targets!r}")
+    if not isinstance(save, list) or not all(isinstance(t, str) and t.strip(".") for t in save):
+        raise ValueError(f"{file}: modules_to_save must be a list of non-empty module names, got {save!r}")
+    return {"r": _number(cfg, "r", file, 1, integer=True), "alpha": _number(cfg, "lora_alpha", file, 1e-12, 1e6),
+            "dropout": _number(cfg, "lora_dropout", file, 0, 1) if cfg.get("lora_dropout") is not None else 0.0,
+            "targets": targets, "modules_to_save": save}
+
 def load_adapter(model: nn.Module, # the base model, without adapters
-                 path: str | os.PathLike, # a directory written by `save_adapter`
+                 path: str | os.PathLike, # a directory written by `save_adapter` or by PEFT's `save_pretrained`
                 ) -> nn.Module: # the model with the adapter injected and loaded (in place)
-    "Inject and load an adapter saved by `save_adapter`, checking that it fits this base model."
+    "Inject and load a LoRA adapter in PEFT's format, after checking that it fits this model exactly; a refused adapter changes nothing."
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
     path = Path(path)
-    if not (path / ADAPTER_CONFIG).exists(): raise FileNotFoundError(f"{path} has no {ADAPTER_CONFIG}: not an adapter saved by save_adapter")
-    cfg = json.loads((path / ADAPTER_CONFIG).read_text())
-    modules = dict(model.named_modules())
-    for name, (out_f, in_f) in cfg["shapes"].items():
-        m = modules.get(name)
-        if m is None: raise ValueError(f"adapter (base {cfg['base_model'] or 'unknown'}) adapts layer {name!r}, which this model does not have")
-        if not isinstance(m, nn.Linear) or (m.out_features, m.in_features) != (out_f, in_f):
-            got = f"{m.in_features}->{m.out_features}" if isinstance(m, nn.Linear) else type(m).__name__
-            raise ValueError(f"adapter was trained for layer {name!r} of shape {in_f}->{out_f}, this model has {got}: wrong base model")
-    inject_lora(model, targets=tuple(cfg["targets"]), r=cfg["r"], alpha=cfg["alpha"], trainable=tuple(cfg["trainable"]))
-    sd = load_file(str(path / ADAPTER_WEIGHTS))
+    if lora_layers(model): raise ValueError("this model already has LoRA layers: load the adapter onto a fresh base model")
+    cfg = read_lora_config(path)
+    file = path / ADAPTER_WEIGHTS
+    if not file.is_file():
+        extra = " (adapter_model.bin is a pickle: re-save it with safe_serialization=True)" if (path / "adapter_model.bin").exists() else ""
+        raise FileNotFoundError(f"{path} has no {ADAPTER_WEIGHTS}{extra}")
+    try: raw = load_file(str(file))
+    except SafetensorError as e: raise ValueError(f"{file}: not a readable safetensors file ({e})") from None
+    tensors = {}
+    for k, v in raw.items():
+        if not k.startswith(PEFT_PREFIX): raise ValueError(f"{file}: tensor {k!r} is not named {PEFT_PREFIX}<module>...: not a PEFT adapter")
+        name = k[len(PEFT_PREFIX):]
+        tensors[name[:-len(".weight")] if name.endswith((".lora_A.weight", ".lora_B.weight")) else name] = v
+    match = (lambda n: re.fullmatch(cfg["targets"], n) is not None) if isinstance(cfg["targets"], str) else (lambda n: name_matches(n, cfg["targets"]))
+    targets = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and match(n)]
+    if not targets: raise ValueError(f"{path}: its target_modules {cfg['targets']!r} match no nn.Linear layer of this {type(model).__name__}: wrong base model")
+    r, expected = cfg["r"], {}
+    for n in targets:
+        m = model.get_submodule(n)
+        expected |= {f"{n}.lora_A": (r, m.in_features), f"{n}.lora_B": (m.out_features, r)}
+    kept = [n for n, _ in model.named_modules() if n and name_matches(n, cfg["modules_to_save"]) and n not in targets]
+    expected |= {f"{n}.{pn}": tuple(p.shape) for n in kept for pn, p in model.get_submodule(n).named_parameters()}
+    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    strays = sorted({k.rpartition(".")[0] for k in unexpected if k.endswith((".lora_A", ".lora_B"))})
+    if strays: raise ValueError(f"{file} adapts {len(strays)} layer(s) this model does not have as targeted nn.Linear layers, e.g. {strays[:2]}: wrong base model")
+    if missing: raise ValueError(f"{file} lacks {len(missing)} tensor(s) this model needs for its configuration, e.g. {missing[:3]}")
+    if unexpected: raise ValueError(f"{file} holds {len(unexpected)} tensor(s) that are not part of this adapter (base weights are never loaded from an adapter), e.g. {unexpected[:3]}")
+    for k, v in tensors.items():
+        if tuple(v.shape) != expected[k]: raise ValueError(f"{file}: tensor {k!r} is {tuple(v.shape)}, this model needs {expected[k]}: wrong base model")
+        if not v.is_floating_point() or not torch.isfinite(v).all(): raise ValueError(f"{file}: tensor {k!r} is not finite floating point ({v.dtype})")
+    top = sorted({n for n in kept if not any(n.startswith(o + ".") for o in kept)})
+    inject_lora(model, targets=targets, r=r, alpha=cfg["alpha"], dropout=cfg["dropout"], trainable=top)
     params = dict(model.named_parameters())
-    for k, v in sd.items():
-        if k not in params: raise ValueError(f"adapter tensor {k!r} has no place in this model")
-        if params[k].shape != v.shape: raise ValueError(f"adapter tensor {k!r} is {tuple(v.shape)}, this model's is {tuple(params[k].shape)}: wrong base model")
-        with torch.no_grad(): params[k].copy_(v)
+    with torch.no_grad():
+        for k, v in tensors.items(): params[k].copy_(v)
     return model
 
 # %% ../nbs/04_lora.ipynb #151015ad
@@ -194,82 +292,9 @@ def to_peft(model: nn.Module, # a model with from-scratch LoRA layers (from `inj
             base: nn.Module, # a fresh copy of the same base model, without adapters
             adapter_name: str = "default", # the PEFT adapter name
            ):
-    "A PEFT `PeftModel` on `base` whose LoRA adapter equals the from-scratch one in `model`."
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-    layers = lora_layers(model)
-    if not layers: raise ValueError("model has no LoRA layers to convert")
-    one = next(iter(layers.values()))
-    if any(m.r != one.r or m.alpha != one.alpha for m in layers.values()): raise ValueError("layers with different r or alpha need PEFT rank_pattern/alpha_pattern")
-    saved = sorted({n.rsplit(".", 1)[0] for n, p in model.named_parameters() if p.requires_grad and ".lora_" not in n})
-    cfg = LoraConfig(r=one.r, lora_alpha=one.alpha, target_modules=sorted(layers), modules_to_save=saved or None)
-    peft_model = get_peft_model(base, cfg, adapter_name=adapter_name)
-    sd = {}
-    for n, p in model.named_parameters():
-        if ".lora_A" in n or ".lora_B" in n: sd["base_model.model." + n.replace("lora_A", "lora_A.weight").replace("lora_B", "lora_B.weight")] = p.detach()
-        elif p.requires_grad: sd["base_model.model." + n] = p.detach()
-    result = set_peft_model_state_dict(peft_model, sd, adapter_name=adapter_name)
+    "A PEFT `PeftModel` on `base` whose LoRA adapter equals the from-scratch one in `model` (no file written)."
+    from peft import get_peft_model, set_peft_model_state_dict
+    peft_model = get_peft_model(base, lora_config(model), adapter_name=adapter_name)
+    result = set_peft_model_state_dict(peft_model, peft_state_dict(model), adapter_name=adapter_name)
     if result.unexpected_keys: raise ValueError(f"tensors PEFT did not place: {result.unexpected_keys[:5]}")
     return peft_model
-
-# %% ../nbs/04_lora.ipynb #d53ee7c7
-def _batches(n: int, batch_size: int, shuffle: bool, generator: torch.Generator | None = None):
-    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    for i in range(0, n, batch_size): yield order[i:i + batch_size].tolist()
-
-def train_classifier(model: nn.Module, # a sequence classifier; only parameters with requires_grad train
-                     tokenizer, # its tokenizer
-                     data, # a `datasets.Dataset` (or dict of lists) with a text and an integer label column
-                     epochs: int = 2, # passes over `data`
-                     lr: float = 1e-3, # peak learning rate
-                     batch_size: int = 32, # examples per step
-                     max_length: int = 64, # tokens per example (longer ones are truncated)
-                     warmup: float = 0.1, # fraction of steps with a linear warm-up
-                     weight_decay: float = 0.0, # AdamW decoupled weight decay
-                     seed: int = 0, # seed of the data order
-                     text_col: str = "text", label_col: str = "label_id",
-                     progress: bool = True, # show a progress bar
-                    ) -> dict: # {"loss": per-step losses, "lr": per-step learning rates, "seconds": wall time}
-    "Train the trainable parameters of a classifier with AdamW and a linear warm-up/decay schedule."
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params: raise ValueError("no trainable parameters: did you freeze everything, or forget the head?")
-    texts, labels = list(data[text_col]), torch.as_tensor(data[label_col])
-    steps = epochs * math.ceil(len(texts) / batch_size)
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    n_warm = max(1, int(warmup * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / n_warm, max(0.0, (steps - s) / max(1, steps - n_warm))))
-    device = next(model.parameters()).device
-    g = torch.Generator().manual_seed(seed)
-    hist, model_was_training = {"loss": [], "lr": []}, model.training
-    model.train()
-    with Timer() as t, tqdm(total=steps, desc="train", disable=not progress) as bar:
-        for _ in range(epochs):
-            for idx in _batches(len(texts), batch_size, True, g):
-                enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
-                loss = model(**enc, labels=labels[idx].to(device)).loss
-                if not torch.isfinite(loss): raise FloatingPointError(f"loss became {loss.item()} at step {len(hist['loss'])}: lower the learning rate")
-                loss.backward(); opt.step(); opt.zero_grad(set_to_none=True); sched.step()
-                hist["loss"].append(loss.item()); hist["lr"].append(sched.get_last_lr()[0])
-                bar.update(); bar.set_postfix(loss=f"{loss.item():.3f}")
-    model.train(model_was_training)
-    return hist | {"seconds": t.seconds}
-
-@torch.no_grad()
-def classifier_logits(model: nn.Module, tokenizer, texts, # the texts to classify
-                      batch_size: int = 128, max_length: int = 64) -> Tensor: # (len(texts), num_labels) on the CPU
-    "Logits of a sequence classifier for `texts`, computed in eval mode, batch by batch."
-    was, device = model.training, next(model.parameters()).device
-    model.eval()
-    out = [model(**tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True, max_length=max_length,
-                             return_tensors="pt").to(device)).logits.cpu() for i in range(0, len(texts), batch_size)]
-    model.train(was)
-    return torch.cat(out) if out else torch.zeros(0, model.config.num_labels)
-
-def predict_classifier(model: nn.Module, tokenizer, texts, **kwargs) -> np.ndarray: # predicted label ids
-    "Predicted label ids for `texts` (the argmax of `classifier_logits`)."
-    return classifier_logits(model, tokenizer, texts, **kwargs).argmax(-1).numpy()
-
-def smooth(values, window: int = 20) -> np.ndarray:
-    "Moving average of `values` over `window` steps (for loss curves)."
-    v = np.asarray(values, dtype=float)
-    if len(v) < window: return v
-    return np.convolve(v, np.ones(window) / window, mode="valid")

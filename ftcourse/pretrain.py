@@ -9,13 +9,11 @@ from __future__ import annotations
 import json, math, os
 from pathlib import Path
 import torch
-import torch.nn.functional as F
-from tqdm.auto import tqdm
-from .core import Timer
+from .data import next_token_loss
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'ROLE_TOKENS', 'CHAT_TEMPLATE', 'train_tokenizer', 'tiny_llama_config', 'llama_param_count',
-           'next_token_loss', 'pack_lm_blocks', 'cosine_with_warmup', 'pretrain', 'perplexity', 'save_checkpoint']
+           'pack_lm_blocks', 'perplexity', 'save_checkpoint']
 
 # %% ../nbs/02_pretrain.ipynb #a61ca862
 SPECIAL_TOKENS = {"bos_token": "<|bos|>", "eos_token": "<|eos|>", "pad_token": "<|pad|>", "unk_token": "<|unk|>"}
@@ -68,13 +66,6 @@ def llama_param_count(cfg, # a `LlamaConfig`
     per_block = 2 * d * d + 2 * d * d_kv + 3 * d * ff + 2 * d
     return L * per_block + V * d * (1 if cfg.tie_word_embeddings else 2) + d
 
-# %% ../nbs/02_pretrain.ipynb #d771910a
-def next_token_loss(logits: torch.Tensor, # (batch, seq, vocab)
-                    labels: torch.Tensor, # (batch, seq): the input ids, with -100 where no loss is wanted
-                   ) -> torch.Tensor: # mean cross-entropy over the counted tokens
-    "Causal LM loss: the logits at position t predict the label at t+1; positions labelled -100 are skipped."
-    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)).float(), labels[:, 1:].reshape(-1), ignore_index=-100)
-
 # %% ../nbs/02_pretrain.ipynb #958b9aea
 def _token_stream(tokenizer, texts) -> list[int]:
     "All `texts` tokenized and joined, each closed by the EOS token."
@@ -89,54 +80,6 @@ def pack_lm_blocks(tokenizer, # a tokenizer with an EOS token
     n = len(ids) // block_size
     if n == 0: raise ValueError(f"{len(ids)} tokens are fewer than one block of {block_size}")
     return torch.tensor(ids[:n * block_size]).view(n, block_size)
-
-# %% ../nbs/02_pretrain.ipynb #17487f6f
-def cosine_with_warmup(step: int, # current optimizer step, from 0
-                       total: int, # total steps
-                       warmup: int, # linear warm-up steps
-                       min_ratio: float = 0.1, # final learning rate as a fraction of the peak
-                      ) -> float: # multiplier of the peak learning rate
-    "Learning-rate multiplier: linear warm-up, then cosine decay to `min_ratio`."
-    if step < warmup: return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-# %% ../nbs/02_pretrain.ipynb #9f08779f
-def pretrain(model, # a causal LM, e.g. `LlamaForCausalLM`
-             blocks: torch.Tensor, # (n, block_size) token ids from `pack_lm_blocks`
-             steps: int = 1000, # optimizer steps
-             batch_size: int = 32, # blocks per step
-             lr: float = 3e-3, # peak learning rate
-             warmup: int = 50, # warm-up steps
-             weight_decay: float = 0.1, # AdamW decoupled weight decay (matrices only)
-             clip: float = 1.0, # max gradient norm
-             seed: int = 0, # seeds the order in which blocks are drawn
-             progress: bool = True, # show a tqdm progress bar
-            ) -> dict: # {"loss": [...], "lr": [...], "grad_norm": [...], "seconds": float, "tokens": int}
-    "Pretrain `model` on `blocks` with AdamW, warm-up + cosine decay and gradient clipping; returns the history."
-    if blocks.ndim != 2: raise ValueError(f"blocks must be (n_blocks, block_size) token ids, got shape {tuple(blocks.shape)}")
-    device = next(model.parameters()).device
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=lr, betas=(0.9, 0.95))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_with_warmup(s, steps, warmup))
-    g = torch.Generator().manual_seed(seed)
-    hist = {"loss": [], "lr": [], "grad_norm": []}
-    model.train()
-    with Timer() as t:
-        for step in (bar := tqdm(range(steps), desc="pretrain", disable=not progress)):
-            x = blocks[torch.randint(0, len(blocks), (batch_size,), generator=g)].to(device)
-            loss = model(input_ids=x, labels=x).loss
-            if not torch.isfinite(loss): raise FloatingPointError(f"loss is {loss.item()} at step {step}: lower the learning rate (now {sched.get_last_lr()[0]:.2e})")
-            hist["lr"].append(sched.get_last_lr()[0])
-            loss.backward()
-            hist["grad_norm"].append(torch.nn.utils.clip_grad_norm_(model.parameters(), clip).item())
-            opt.step(); opt.zero_grad(set_to_none=True); sched.step()
-            hist["loss"].append(loss.item())
-            if step % 10 == 0: bar.set_postfix(loss=f"{loss.item():.3f}")
-    model.eval()
-    return hist | {"seconds": t.seconds, "tokens": steps * batch_size * blocks.shape[1]}
 
 # %% ../nbs/02_pretrain.ipynb #a2f0670e
 @torch.no_grad()
@@ -159,9 +102,8 @@ def perplexity(model, # a causal LM
     for i in range(0, n, batch_size):
         xb, lb = x[i:i + batch_size].to(device), labels[i:i + batch_size].to(device)
         logits = model(input_ids=xb, attention_mask=(lb != -100).long()).logits
-        target = lb[:, 1:].reshape(-1)
-        nll += F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)).float(), target, ignore_index=-100, reduction="sum").item()
-        count += (target != -100).sum().item()
+        nll += next_token_loss(logits, lb, reduction="sum").item()
+        count += (lb[:, 1:] != -100).sum().item()
     model.train(was_training)
     return math.exp(nll / count)
 

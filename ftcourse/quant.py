@@ -7,21 +7,19 @@ Docs: https://ftcourse.github.io/ftcourse/qlora.html.md"""
 # %% ../nbs/05_qlora.ipynb #01287b12
 from __future__ import annotations
 import functools, math, os
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .core import model_path
-from .lora import lora_delta, _matches
+from .lora import LowRankAdapter, install_adapters, name_matches, replace_module
+from .train import load_classifier, load_causal_lm
 
 # %% auto #0
-__all__ = ['NF4_OFFSET', 'BYTES_PER_ELEMENT', 'OPTIMIZER_STATE_BYTES', 'NF4_BITS', 'absmax_quantize', 'absmax_dequantize',
-           'affine_quantize', 'affine_dequantize', 'to_blocks', 'blockwise_absmax_quantize', 'blockwise_dequantize',
-           'nf4_levels', 'quantize_to_levels', 'dequantize_levels', 'pack_4bit', 'unpack_4bit', 'dynamic_levels',
-           'NF4Tensor', 'nf4_quantize', 'quantization_error', 'NF4Linear', 'QLoRALinear', 'quantize_linears',
-           'add_qlora', 'nf4_config', 'keep_bnb_cpu_layout_trainable', 'load_qlora', 'meta_model', 'copy_config',
-           'activation_bytes', 'MemoryEstimate', 'training_memory', 'TensorMemoryTracker', 'model_bytes',
-           'measure_training_memory']
+__all__ = ['NF4_OFFSET', 'NF4_BITS', 'absmax_quantize', 'absmax_dequantize', 'affine_quantize', 'affine_dequantize', 'to_blocks',
+           'blockwise_absmax_quantize', 'blockwise_dequantize', 'nf4_levels', 'quantize_to_levels', 'dequantize_levels',
+           'pack_4bit', 'unpack_4bit', 'dynamic_levels', 'NF4Tensor', 'nf4_quantize', 'quantization_error', 'NF4Linear',
+           'QLoRALinear', 'quantize_linears', 'add_qlora', 'nf4_config', 'keep_bnb_cpu_layout_trainable', 'load_qlora',
+           'model_bytes']
 
 # %% ../nbs/05_qlora.ipynb #c5a90393
 def absmax_quantize(x: Tensor, # values to quantize
@@ -191,6 +189,9 @@ def nf4_quantize(w: Tensor, # the weight, any float dtype
         t.absmax, t.absmax_scale = q[:absmax.numel()], scale
     return t
 
+# %% ../nbs/05_qlora.ipynb #4ddad807
+NF4_BITS = 4 + 8 / 64 + 32 / (64 * 256)   # bits per weight of NF4 with double quantization (blocks of 64, constants in blocks of 256)
+
 # %% ../nbs/05_qlora.ipynb #89ada7a9
 def quantization_error(w: Tensor, # a weight
                        fmt: str, # "int8", "int8-block", "int4-affine", "fp4", "nf4"
@@ -248,47 +249,34 @@ class NF4Linear(nn.Module):
 
     def extra_repr(self): return f"in_features={self.in_features}, out_features={self.out_features}, bits/weight={self.weight_nf4.bits_per_parameter:.3f}"
 
-class QLoRALinear(nn.Module):
-    "LoRA on a frozen 4-bit base: base(x) + (alpha / r)·B·A·x, with A and B in full precision."
+class QLoRALinear(LowRankAdapter):
+    "LoRA on a frozen 4-bit base: base(x) + (alpha / r)·B·A·x, with A and B in full precision (lesson 04's low-rank piece)."
     def __init__(self, base: NF4Linear, # the frozen 4-bit layer
                  r: int = 8, # rank
                  alpha: float = 16, # scaling numerator
                  dropout: float = 0.0, # dropout on the low-rank path's input
                  dtype: torch.dtype = torch.float32, # dtype of the adapter
                 ):
-        super().__init__()
         if not isinstance(base, NF4Linear): raise TypeError(f"QLoRALinear adapts NF4Linear, got {type(base).__name__}")
-        if not 1 <= r <= min(base.in_features, base.out_features):
-            raise ValueError(f"rank r={r} must be in [1, {min(base.in_features, base.out_features)}]")
-        self.base, self.r, self.alpha, self.scale = base, r, alpha, alpha / r
-        self.lora_A = nn.Parameter(torch.empty(r, base.in_features, dtype=dtype, device=base.packed.device))
-        self.lora_B = nn.Parameter(torch.zeros(base.out_features, r, dtype=dtype, device=base.packed.device))
-        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        super().__init__(base.in_features, base.out_features, r, alpha, dropout, base.packed.device, dtype)
+        self.base = base
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.base(x) + self.scale * F.linear(F.linear(self.dropout(x).to(self.lora_A.dtype), self.lora_A), self.lora_B).to(x.dtype)
+        return self.base(x) + self.lora_forward(x.to(self.lora_A.dtype)).to(x.dtype)
 
     def merged_weight(self, dtype: torch.dtype = torch.float32) -> Tensor:
         "The 4-bit weight dequantized plus the LoRA update, in full precision: what you serve or export (it is not 4-bit any more)."
-        return self.base.dequantized_weight(dtype) + lora_delta(self.lora_A, self.lora_B, self.alpha).to(dtype)
+        return self.base.dequantized_weight(dtype) + self.delta().to(dtype)
 
     def extra_repr(self): return f"r={self.r}, alpha={self.alpha}"
 
-def _within(name: str, modules) -> bool:
-    "True when module `name` is one of `modules` (matched by name suffix) or sits inside one."
-    return any(_matches(name, [m]) or f".{m}." in f".{name}." for m in modules)
-
 def quantize_linears(model: nn.Module, # a PyTorch model, modified in place
-                     skip=("lm_head", "classifier", "score", "pooler"), # module-name suffixes to keep in full precision (heads)
+                     skip=("lm_head", "classifier", "score", "pooler"), # modules (and what sits inside them) kept in full precision: heads
                      blocksize: int = 64, double_quant: bool = True,
                     ) -> nn.Module:
     "Replace every `nn.Linear` (except `skip`) by an `NF4Linear`, and freeze the model."
-    skip = (skip,) if isinstance(skip, str) else tuple(skip)
-    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and not _within(n, skip)]
-    for n in names:
-        parent, _, child = n.rpartition(".")
-        setattr(model.get_submodule(parent), child, NF4Linear(getattr(model.get_submodule(parent), child), blocksize, double_quant))
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and not name_matches(n, skip, inside=True)]
+    for n in names: replace_module(model, n, NF4Linear(model.get_submodule(n), blocksize, double_quant))
     for p in model.parameters(): p.requires_grad_(False)
     return model
 
@@ -298,17 +286,10 @@ def add_qlora(model: nn.Module, # a model after `quantize_linears`
               trainable=(), # module-name suffixes to train fully, e.g. ("classifier",)
              ) -> nn.Module:
     "Wrap the targeted `NF4Linear` layers in `QLoRALinear`; only adapters (and `trainable` modules) train."
-    targets = (targets,) if isinstance(targets, str) else tuple(targets)
-    names = [n for n, m in model.named_modules() if isinstance(m, NF4Linear) and _matches(n, targets)]
-    if not names: raise ValueError(f"no NF4Linear matches {list(targets)}: call quantize_linears first, or check the names")
-    for p in model.parameters(): p.requires_grad_(False)
-    for n in names:
-        parent, _, child = n.rpartition(".")
-        setattr(model.get_submodule(parent), child, QLoRALinear(getattr(model.get_submodule(parent), child), r, alpha, dropout))
-    for n, m in model.named_modules():
-        if trainable and _matches(n, trainable):
-            for p in m.parameters(): p.requires_grad_(True)
-    return model
+    names = [n for n, m in model.named_modules() if isinstance(m, NF4Linear) and name_matches(n, targets)]
+    if not names: raise ValueError(f"no NF4Linear matches {targets}: call quantize_linears first, or check the names")
+    layers = [QLoRALinear(model.get_submodule(n), r, alpha, dropout) for n in names]   # every rank checked before anything changes
+    return install_adapters(model, dict(zip(names, layers)), trainable)
 
 # %% ../nbs/05_qlora.ipynb #4bd1aaef
 def nf4_config(compute_dtype: torch.dtype | None = None, # dtype of the matmuls (None: bf16 on a GPU that supports it, else float32)
@@ -343,183 +324,26 @@ def load_qlora(name: str = "tinylm", # bundled name, local directory or hub id
                gradient_checkpointing: bool = False, # recompute activations in backward (less memory, ~30% slower)
               ):
     "A PEFT LoRA model on a 4-bit NF4 base (QLoRA), or on the full-precision base when `quantize=False`; returns (model, tokenizer)."
-    import logging
-    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
     from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
     from ftcourse.core import get_device
+    from ftcourse.train import enable_gradient_checkpointing
     if task not in ("causal_lm", "classification"): raise ValueError(f"task must be 'causal_lm' or 'classification', got {task!r}")
-    if task == "classification" and len(labels) < 2: raise ValueError(f"a classifier needs at least 2 labels, got {list(labels)}")
-    device, path = get_device(device), model_path(name)
+    device = get_device(device)
     head = ["classifier", "pooler.dense"] if task == "classification" else []   # transformers matches the full suffix: "pooler" alone is quantized
     kw = {"quantization_config": nf4_config(skip=head), "device_map": {"": str(device)}} if quantize else {}
-    if task == "classification": kw.update(num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
-    verbosity = hf_logging.get_verbosity(); hf_logging.set_verbosity_error()   # the "newly initialized head" notice is expected
-    try: model = (AutoModelForCausalLM if task == "causal_lm" else AutoModelForSequenceClassification).from_pretrained(path, **kw)
-    finally: hf_logging.set_verbosity(verbosity)
+    model, tok = load_classifier(name, labels, device, **kw) if task == "classification" else load_causal_lm(name, device, **kw)
     if quantize:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
         keep_bnb_cpu_layout_trainable(model)
-    else:
-        model = model.to(device)
-        if gradient_checkpointing: model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    elif gradient_checkpointing: enable_gradient_checkpointing(model)
     if targets is None:
         targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] if task == "causal_lm" else ["query", "value"]
     cfg = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(targets),
                      task_type=TaskType.CAUSAL_LM if task == "causal_lm" else TaskType.SEQ_CLS,
-                     modules_to_save=["classifier", "pooler.dense"] if task == "classification" else None)
-    return get_peft_model(model, cfg), AutoTokenizer.from_pretrained(path)
+                     modules_to_save=head or None)
+    return get_peft_model(model, cfg), tok
 
-# %% ../nbs/05_qlora.ipynb #e6fc4b89
-BYTES_PER_ELEMENT = {torch.float32: 4, torch.float16: 2, torch.bfloat16: 2}
-OPTIMIZER_STATE_BYTES = {"adamw": 8.0, "adamw8bit": 2 * (1 + 4 / 256), "sgd": 0.0, "sgd_momentum": 4.0}   # per trained parameter
-NF4_BITS = 4 + 8 / 64 + 32 / (64 * 256)   # NF4 with double quantization, blocks of 64 and 256
-
-def _hf_config(model):
-    from transformers import AutoConfig, PretrainedConfig
-    if isinstance(model, PretrainedConfig): return model
-    if isinstance(model, nn.Module) and hasattr(model, "config"): return model.config
-    if isinstance(model, (str, os.PathLike)): return AutoConfig.from_pretrained(model_path(model))
-    raise TypeError(f"expected a transformers config, a model with .config, or a model name; got {type(model).__name__}")
-
-def meta_model(model, # a transformers config, a model (its .config is used), or a bundled name / path / hub id
-               task: str | None = None, # "causal_lm" or "classification" (None: from the config's architectures)
-               num_labels: int | None = None, # classes, for classification
-              ) -> nn.Module:
-    "The model built on the meta device: every shape, no memory, no weights read."
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
-    cfg = _hf_config(model)
-    if task is None: task = "causal_lm" if any("CausalLM" in a for a in (cfg.architectures or [])) or getattr(cfg, "is_decoder", False) else "classification"
-    if num_labels is not None: cfg = copy_config(cfg, num_labels=num_labels)
-    with torch.device("meta"):
-        return (AutoModelForCausalLM if task == "causal_lm" else AutoModelForSequenceClassification).from_config(cfg)
-
-def copy_config(cfg, **changes):
-    "A copy of a transformers config with some attributes changed."
-    import copy as _copy
-    cfg = _copy.deepcopy(cfg)
-    for k, v in changes.items(): setattr(cfg, k, v)
-    return cfg
-
-def activation_bytes(model: nn.Module, # a model on the meta device (see `meta_model`), with requires_grad set as in training
-                     batch_size: int, seq_len: int,
-                     dtype: torch.dtype = torch.float32, # compute dtype of the activations
-                     fused_attention: bool | None = None, # a fused attention kernel keeps no (seq × seq) scores; None: when attention has no dropout
-                    ) -> int: # bytes saved for backward, plus the logits' gradient
-    "Bytes autograd keeps for backward in one training forward pass, traced on the meta device."
-    model = model.to(dtype).train()
-    if fused_attention is None:   # measured: with attention dropout (BERT) the scores are kept; without (Llama) SDPA's fused kernels keep none
-        cfg = model.config
-        fused_attention = max(getattr(cfg, "attention_probs_dropout_prob", 0) or 0, getattr(cfg, "attention_dropout", 0) or 0) == 0
-    static = {id(t) for t in list(model.parameters()) + list(model.buffers())}
-    saved = {}
-    def pack(t):
-        base = t if t._base is None else t._base
-        scores = fused_attention and seq_len > 1 and base.dim() == 4 and base.shape[-2:] == (seq_len, seq_len)
-        if id(t) not in static and id(base) not in static and not scores: saved[id(base)] = base.numel() * base.element_size()
-        return t
-    ids = torch.zeros(batch_size, seq_len, dtype=torch.long, device="meta")
-    causal = "CausalLM" in type(model).__name__
-    labels = ids if causal else torch.zeros(batch_size, dtype=torch.long, device="meta")
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model(input_ids=ids, labels=labels)
-    n_logits = out.logits.numel()
-    return sum(saved.values()) + n_logits * (4 + BYTES_PER_ELEMENT[dtype])   # dL/dlogits in fp32 and in the compute dtype
-
-@dataclass
-class MemoryEstimate:
-    "Training memory by part, in bytes; `peak` = weights + optimizer + the larger of gradients and activations."
-    method: str
-    params: int          # parameters of the model
-    trainable: int       # parameters that receive gradients
-    weights: int
-    gradients: int
-    optimizer: int
-    activations: int
-    @property
-    def peak(self) -> int:
-        "Backward frees activations as it creates gradients, so the two peak at different moments."
-        return self.weights + self.optimizer + max(self.gradients, self.activations)
-    def gb(self) -> dict: return {k: round(getattr(self, k) / 1e9, 3) for k in ("weights", "gradients", "optimizer", "activations", "peak")}
-    def _repr_markdown_(self):
-        rows = "\n".join(f"| {k} | {v:,.3f} |" for k, v in self.gb().items())
-        return f"**{self.method}**: {self.params / 1e6:,.1f}M parameters, {self.trainable / 1e6:,.2f}M trained\n\n| part | GB |\n|---|---|\n{rows}"
-    def __str__(self):
-        g = self.gb()
-        return (f"{self.method:>26s}: weights {g['weights']:7.2f}  grads {g['gradients']:6.2f}  optimizer {g['optimizer']:6.2f}  "
-                f"activations {g['activations']:6.2f}  peak {g['peak']:7.2f} GB")
-
-def training_memory(model, # a transformers config, a model, or a bundled name / path / hub id (nothing is downloaded but the config)
-                    method: str = "full", # "full", "lora" or "qlora"
-                    batch_size: int = 8, seq_len: int = 256,
-                    dtype: torch.dtype = torch.float32, # dtype the weights are stored in (full, LoRA) and the compute dtype
-                    mixed_precision: bool = False, # fp32 master weights with 16-bit autocast (`dtype` is then the autocast dtype)
-                    optimizer: str = "adamw", # "adamw", "adamw8bit", "sgd" or "sgd_momentum"
-                    lora_r: int = 8, # LoRA rank
-                    lora_targets=None, # module-name suffixes adapted by LoRA (None: every linear layer but the head)
-                    task: str | None = None, # "causal_lm" or "classification" (None: from the config)
-                    num_labels: int | None = None, # classes for a new classification head
-                    head=("lm_head", "classifier", "score", "pooler"), # modules kept in full precision and (for classifiers) trained
-                   ) -> MemoryEstimate:
-    "Estimate peak training memory (weights, gradients, optimizer states, activations) for full fine-tuning, LoRA or QLoRA."
-    if method not in ("full", "lora", "qlora"): raise ValueError(f"method must be 'full', 'lora' or 'qlora', got {method!r}")
-    if optimizer not in OPTIMIZER_STATE_BYTES: raise ValueError(f"optimizer must be one of {list(OPTIMIZER_STATE_BYTES)}, got {optimizer!r}")
-    if dtype not in BYTES_PER_ELEMENT: raise ValueError(f"dtype must be float32, float16 or bfloat16, got {dtype}")
-    m = meta_model(model, task, num_labels)
-    causal = "CausalLM" in type(m).__name__
-    is_head = lambda n: _within(n, head)
-    linears = {n: mod for n, mod in m.named_modules() if isinstance(mod, nn.Linear) and not is_head(n)}
-    targets = None if lora_targets is None else ((lora_targets,) if isinstance(lora_targets, str) else tuple(lora_targets))
-    adapted = {n: mod for n, mod in linears.items() if targets is None or _matches(n, targets)}
-    params = {id(p): p for p in m.parameters()}.values()
-    n_params = sum(p.numel() for p in params)
-    n_quant = sum(mod.weight.numel() for mod in linears.values())
-    n_lora = sum(lora_r * (mod.in_features + mod.out_features) for mod in adapted.values())
-    n_head = 0 if causal else sum(p.numel() for n, p in m.named_parameters() if is_head(n))
-    b = BYTES_PER_ELEMENT[dtype]
-    if method == "full":
-        trainable = n_params
-        weights = n_params * (4 if mixed_precision else b)
-        for p in m.parameters(): p.requires_grad_(True)
-    else:
-        trainable = n_lora + n_head
-        base = n_quant * NF4_BITS / 8 + (n_params - n_quant) * 4 if method == "qlora" else n_params * (4 if mixed_precision else b)
-        weights = base + n_lora * 4
-        for n, p in m.named_parameters(): p.requires_grad_(is_head(n) and not causal)
-        for mod in adapted.values(): mod.weight.requires_grad_(True)   # stands in for the adapter: it saves the layer's input too
-    grad_bytes = 4 if (mixed_precision or method != "full") else b
-    act_dtype = torch.float32 if method == "qlora" and not mixed_precision else dtype   # prepare_model_for_kbit_training keeps the hidden states in fp32
-    act = activation_bytes(m, batch_size, seq_len, act_dtype)
-    if method != "full": act += sum(batch_size * seq_len * lora_r * b for _ in adapted)   # x·A of each adapter
-    if mixed_precision: act += sum(mod.weight.numel() for mod in m.modules() if isinstance(mod, nn.Linear)) * b   # autocast's weight copies
-    name = f"{method}{' (mixed ' + str(dtype).replace('torch.', '') + ')' if mixed_precision else ''}, {optimizer}"
-    return MemoryEstimate(name, n_params, trainable, int(weights), int(trainable * grad_bytes),
-                          int(trainable * OPTIMIZER_STATE_BYTES[optimizer]), int(act))
-
-# %% ../nbs/05_qlora.ipynb #d19f5807
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
-from torch.multiprocessing.reductions import StorageWeakRef
-
-class TensorMemoryTracker(TorchDispatchMode):
-    "Peak bytes of live tensor storage created inside the `with` block, counted op by op (a CPU stand-in for `torch.cuda.max_memory_allocated`)."
-    def __init__(self):
-        super().__init__()
-        self.live, self.current, self.peak = {}, 0, 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for key in [k for k, (ref, _) in self.live.items() if ref.expired()]:
-            self.current -= self.live.pop(key)[1]
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, Tensor) and t.device.type != "meta":
-                s = t.untyped_storage()
-                if s._cdata not in self.live:
-                    self.live[s._cdata] = (StorageWeakRef(s), s.nbytes()); self.current += s.nbytes()
-        self.peak = max(self.peak, self.current)
-        return out
-
+# %% ../nbs/05_qlora.ipynb #7208d292
 def model_bytes(model: nn.Module) -> int:
     "Bytes of a model's parameters, buffers and bitsandbytes quantization constants (shared storage counted once)."
     tensors = list(model.parameters()) + list(model.buffers())
@@ -528,23 +352,3 @@ def model_bytes(model: nn.Module) -> int:
         if st is not None:
             tensors += [st.absmax, st.code] + ([st.state2.absmax, st.state2.code, st.offset] if st.nested else [])
     return sum(s.nbytes() for s in {t.untyped_storage()._cdata: t.untyped_storage() for t in tensors}.values())
-
-def measure_training_memory(model: nn.Module, # a model in training set-up (trainable parameters marked)
-                            batch: dict, # one batch of model inputs, with labels, on the model's device
-                            steps: int = 2, # training steps (the first creates the optimizer states)
-                            optimizer=torch.optim.AdamW, # optimizer class
-                           ) -> int: # peak bytes, weights included
-    "Peak memory of real training steps (they update the model's trainable weights): CUDA's allocator peak on a GPU, else `TensorMemoryTracker` plus the model's own bytes."
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = optimizer(params, lr=1e-5)
-    model.train()
-    def step():
-        model(**batch).loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
-    if next(model.parameters()).device.type == "cuda":
-        torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
-        for _ in range(steps): step()
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated()
-    with TensorMemoryTracker() as tracker:
-        for _ in range(steps): step()
-    return model_bytes(model) + tracker.peak

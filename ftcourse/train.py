@@ -17,22 +17,82 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
-from .core import get_device, seed_everything
-from .pretrain import cosine_with_warmup
+from .core import get_device, seed_everything, model_path
+from .data import next_token_loss
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'PRECISIONS', 'POINTER', 'MODEL_FILE', 'STATE_FILE', 'PROGRESS_FILE', 'lr_lambda', 'make_optimizer',
-           'accumulation_groups', 'clip_and_step', 'enable_gradient_checkpointing', 'EarlyStopping', 'rng_state',
-           'set_rng_state', 'save_training_state', 'latest_checkpoint', 'load_training_state', 'MetricsLogger',
-           'TrainConfig', 'to_device', 'model_loss', 'evaluate', 'train', 'plot_history', 'training_arguments',
-           'block_index', 'set_trainable', 'layerwise_lr_groups']
+__all__ = ['SCHEDULES', 'OPTIMIZERS', 'PRECISIONS', 'POINTER', 'MODEL_FILE', 'STATE_FILE', 'PROGRESS_FILE', 'load_classifier',
+           'load_causal_lm', 'count_parameters', 'classifier_logits', 'predict_classifier', 'lr_lambda',
+           'make_optimizer', 'accumulation_groups', 'clip_and_step', 'enable_gradient_checkpointing', 'EarlyStopping',
+           'rng_state', 'set_rng_state', 'save_training_state', 'latest_checkpoint', 'load_training_state',
+           'MetricsLogger', 'TrainConfig', 'to_device', 'model_loss', 'evaluate', 'train', 'plot_history',
+           'training_arguments', 'block_index', 'set_trainable', 'layerwise_lr_groups', 'token_nll']
+
+# %% ../nbs/03_training.ipynb #8b232a88
+def _load_pretrained(auto_class, name: str, device, **kwargs):
+    "A model and its tokenizer from a bundled name, directory or hub id; quiet about the expected new-head notice."
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
+    path = model_path(name)
+    verbosity = hf_logging.get_verbosity(); hf_logging.set_verbosity_error()
+    try: model = auto_class.from_pretrained(path, **kwargs)
+    finally: hf_logging.set_verbosity(verbosity)
+    if "device_map" not in kwargs: model = model.to(get_device(device))   # a device map has placed it already
+    return model, AutoTokenizer.from_pretrained(path)
+
+def load_classifier(name: str = "minilm", # bundled name, local directory or hub id (see `ftcourse.core.model_path`)
+                    labels=(), # class names, in label-id order (e.g. `ftcourse.data.class_names(ds)`)
+                    device: str | torch.device = "auto", # where to put the model ("auto": the GPU if there is one)
+                    **kwargs, # passed to `from_pretrained`, e.g. dtype=torch.bfloat16 or quantization_config=...
+                   ):
+    "A sequence classifier with a new head for `labels`, and its tokenizer."
+    from transformers import AutoModelForSequenceClassification
+    labels = list(labels)
+    if len(labels) < 2: raise ValueError(f"a classifier needs at least 2 labels, got {labels}")
+    if len(set(labels)) != len(labels): raise ValueError(f"labels must be distinct, got {labels}")
+    return _load_pretrained(AutoModelForSequenceClassification, name, device, num_labels=len(labels),
+                            id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}, **kwargs)
+
+def load_causal_lm(name: str = "tinylm", # bundled name, local directory or hub id
+                   device: str | torch.device = "auto", # where to put the model
+                   **kwargs, # passed to `from_pretrained`
+                  ):
+    "A causal language model and its tokenizer."
+    from transformers import AutoModelForCausalLM
+    return _load_pretrained(AutoModelForCausalLM, name, device, **kwargs)
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    "(trainable, total) parameter counts; a parameter shared by several modules counts once."
+    params = {id(p): p for p in model.parameters()}.values()
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+@torch.no_grad()
+def classifier_logits(model: nn.Module, # a sequence classifier
+                      tokenizer, # its tokenizer
+                      texts, # the texts to classify
+                      batch_size: int = 128, # texts per forward pass
+                      max_length: int = 64, # longer texts are truncated
+                     ) -> torch.Tensor: # (len(texts), num_labels) float32, on the CPU
+    "Logits of a sequence classifier for `texts`, computed in eval mode, batch by batch (the model's mode is restored)."
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    was, device = model.training, next(model.parameters()).device
+    model.eval()
+    try:
+        out = [model(**tokenizer(texts[i:i + batch_size], padding=True, truncation=True, max_length=max_length,
+                                 return_tensors="pt").to(device)).logits.float().cpu() for i in range(0, len(texts), batch_size)]
+    finally: model.train(was)
+    return torch.cat(out) if out else torch.zeros(0, model.config.num_labels)
+
+def predict_classifier(model: nn.Module, tokenizer, texts, **kwargs) -> np.ndarray: # predicted label ids
+    "Predicted label ids for `texts`: the argmax of `classifier_logits`."
+    return classifier_logits(model, tokenizer, texts, **kwargs).argmax(-1).numpy()
 
 # %% ../nbs/03_training.ipynb #6da1e435
 SCHEDULES = ("linear", "cosine", "constant")
 
 def lr_lambda(schedule: str, # "linear", "cosine" or "constant" (after the warm-up)
               total_steps: int, # optimizer steps of the whole run
-              warmup_steps: int = 0, # steps of linear warm-up from lr/warmup_steps up to lr
+              warmup_steps: int = 0, # steps of linear warm-up: lr/warmup_steps at step 0, the peak at step warmup_steps - 1
               min_ratio: float = 0.0, # linear and cosine decay end at this fraction of the peak
              ) -> Callable[[int], float]: # step -> multiplier of the peak learning rate, for `LambdaLR`
     "The learning-rate multiplier of a schedule with linear warm-up, as a function of the optimizer step (from 0)."
@@ -43,24 +103,33 @@ def lr_lambda(schedule: str, # "linear", "cosine" or "constant" (after the warm-
     def multiplier(step: int) -> float:
         if step < warmup_steps: return (step + 1) / warmup_steps
         if schedule == "constant": return 1.0
-        if schedule == "cosine": return cosine_with_warmup(step, total_steps, warmup_steps, min_ratio)
         progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        return min_ratio + (1 - min_ratio) * (1 - progress)
+        decay = 0.5 * (1 + math.cos(math.pi * progress)) if schedule == "cosine" else 1 - progress
+        return min_ratio + (1 - min_ratio) * decay
     return multiplier
 
 # %% ../nbs/03_training.ipynb #2e812e2b
+OPTIMIZERS = ("adamw", "adamw8bit", "sgd", "sgd_momentum")
+
 def make_optimizer(model: nn.Module, # the model to train
                    lr: float, # peak learning rate
                    weight_decay: float = 0.01, # decoupled weight decay for matrices (not biases or norm weights)
                    betas: tuple[float, float] = (0.9, 0.999), # Adam's moment decay rates
-                   param_groups: list[dict] | None = None, # explicit AdamW groups (e.g. per-layer learning rates); overrides the split
-                  ) -> torch.optim.AdamW: # the optimizer
-    "AdamW over all of `model`'s parameters, with weight decay on matrices only."
+                   param_groups: list[dict] | None = None, # explicit groups (e.g. per-layer learning rates); overrides the split
+                   kind: str = "adamw", # "adamw"; "adamw8bit" (bitsandbytes: 8-bit moments); "sgd"; "sgd_momentum" (0.9)
+                  ) -> torch.optim.Optimizer: # the optimizer
+    "An optimizer over all of `model`'s parameters, with weight decay on matrices only: AdamW by default."
+    if kind not in OPTIMIZERS: raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {kind!r}")
     if param_groups is None:
         params = list(model.parameters())
         param_groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
                         {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in param_groups if g["params"]], lr=lr, betas=betas)
+    groups = [g for g in param_groups if g["params"]]
+    if kind == "adamw": return torch.optim.AdamW(groups, lr=lr, betas=betas)
+    if kind == "adamw8bit":
+        import bitsandbytes as bnb
+        return bnb.optim.AdamW8bit(groups, lr=lr, betas=betas)
+    return torch.optim.SGD(groups, lr=lr, momentum=0.9 if kind == "sgd_momentum" else 0.0)
 
 # %% ../nbs/03_training.ipynb #3d71c990
 def accumulation_groups(n_batches: int, # micro-batches in one epoch
@@ -274,6 +343,7 @@ class TrainConfig:
     lr: float = 5e-5 # peak learning rate
     weight_decay: float = 0.01 # AdamW decoupled weight decay on matrices
     betas: tuple[float, float] = (0.9, 0.999) # Adam's moment decay rates
+    optimizer: str = "adamw" # "adamw", "adamw8bit" (bitsandbytes), "sgd" or "sgd_momentum"
     schedule: str = "linear" # "linear", "cosine" or "constant", after the warm-up
     warmup: float = 0.1 # warm-up length: a fraction of the steps if < 1, else a number of steps
     min_lr_ratio: float = 0.0 # the decay ends at this fraction of `lr`
@@ -295,6 +365,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.precision not in PRECISIONS: raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
+        if self.optimizer not in OPTIMIZERS: raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES: raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         for k in ("epochs", "batch_size", "grad_accum"):
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise ValueError(f"{k} must be a positive int, got {getattr(self, k)!r}")
@@ -364,7 +435,7 @@ def train(model: nn.Module, # the model; trained in place on the device its para
           param_groups: list[dict] | None = None, # AdamW parameter groups, e.g. per-layer learning rates
           on_epoch_start: Callable | None = None, # `on_epoch_start(model, epoch)`, e.g. to unfreeze layers
           resume: bool = True, # continue from out_dir's latest checkpoint when there is one
-         ) -> dict: # {"history": [...], "steps", "epochs", "stopped_early", "best", "best_step", "seconds"}
+         ) -> dict: # {"history": [...], "steps", "epochs", "stopped_early", "best", "best_step", "seconds", "step_seconds"}
     "Train `model` with AdamW, warm-up schedule, gradient accumulation, clipping, autocast, early stopping and resumable checkpoints."
     cfg, loss_fn = config or TrainConfig(), loss_fn or model_loss
     device, amp = next(model.parameters()).device, PRECISIONS[cfg.precision]
@@ -376,7 +447,7 @@ def train(model: nn.Module, # the model; trained in place on the device its para
     if n_batches == 0: raise ValueError("the training data is empty")
     groups = accumulation_groups(n_batches, cfg.grad_accum)
     total = cfg.max_steps or cfg.epochs * len(groups)
-    opt = make_optimizer(model, cfg.lr, cfg.weight_decay, cfg.betas, param_groups)
+    opt = make_optimizer(model, cfg.lr, cfg.weight_decay, cfg.betas, param_groups, cfg.optimizer)
     warmup = int(cfg.warmup) if cfg.warmup >= 1 else round(cfg.warmup * total)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.schedule, total, min(warmup, total), cfg.min_lr_ratio))
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
@@ -390,7 +461,7 @@ def train(model: nn.Module, # the model; trained in place on the device its para
         state = load_training_state(ckpt, model, opt, sched, scaler)
         stopper.load_state_dict(state.pop("early_stopping")); state.pop("config", None)
     logger = MetricsLogger(cfg.out_dir, cfg.tensorboard, resume_step=state["step"])
-    best_weights, t0 = None, time.perf_counter() - state["seconds"]
+    best_weights, t0, step_seconds = None, time.perf_counter() - state["seconds"], []
     if state["batch"] >= n_batches: state["epoch"] += 1; state["batch"] = 0   # the checkpoint closed an epoch
     model.train()
     bar = tqdm(total=total, initial=state["step"], desc="train", disable=not cfg.progress or os.environ.get("TQDM_DISABLE", "0") not in ("", "0"))
@@ -402,7 +473,7 @@ def train(model: nn.Module, # the model; trained in place on the device its para
             order = torch.randperm(len(train_data), generator=torch.Generator().manual_seed(cfg.seed + state["epoch"])).tolist()
             loader = _loader(train_data, cfg.batch_size, collate_fn, order[start * cfg.batch_size:])
         opt.zero_grad(set_to_none=True)                                       # nothing left over from before
-        group_loss = 0.0
+        group_loss, t_step = 0.0, time.perf_counter()
         for b, batch in enumerate(loader, start):
             group = b // cfg.grad_accum
             size = groups[group]                                              # the last group of an epoch may be smaller
@@ -419,6 +490,7 @@ def train(model: nn.Module, # the model; trained in place on the device its para
             opt.zero_grad(set_to_none=True)
             if stepped: sched.step()                                          # a skipped fp16 step does not advance the schedule
             state["step"] += 1; state["batch"] = b + 1; step = state["step"]
+            step_seconds.append(time.perf_counter() - t_step)                   # data, forward, backward and optimizer step
             row = {"loss": group_loss, "lr": lr, "grad_norm": grad_norm} | ({"loss_scale": scaler.get_scale()} if scaler.is_enabled() else {})
             state["history"].append({"step": step} | row); logger.log(step, row)
             bar.update(); bar.set_postfix(loss=f"{group_loss:.3f}")
@@ -434,12 +506,13 @@ def train(model: nn.Module, # the model; trained in place on the device its para
             save_now = (step % cfg.save_every == 0) if cfg.save_every else evaluate_now
             if cfg.out_dir and (save_now or last or stopper.should_stop): _checkpoint(cfg, model, opt, sched, scaler, state, stopper, logger, t0)
             if last or stopper.should_stop: break
+            t_step = time.perf_counter()
         else: state["epoch"] += 1; state["batch"] = 0
     bar.close(); logger.close()
     if cfg.load_best and stopper.best is not None: _load_best(model, best_weights, cfg.out_dir)
     return {"history": state["history"], "steps": state["step"], "epochs": state["epoch"] + state["batch"] / n_batches,
             "stopped_early": stopper.should_stop, "best": stopper.best, "best_step": stopper.best_step,
-            "seconds": time.perf_counter() - t0}
+            "seconds": time.perf_counter() - t0, "step_seconds": step_seconds}
 
 def _checkpoint(cfg, model, opt, sched, scaler, state, stopper, logger, t0):
     logger.flush()
@@ -541,3 +614,24 @@ def layerwise_lr_groups(model: nn.Module, # the model
         key = (lr * decay ** depth, weight_decay if p.ndim >= 2 else 0.0)
         groups.setdefault(key, []).append(p)
     return [{"params": ps, "lr": l, "weight_decay": wd} for (l, wd), ps in sorted(groups.items(), reverse=True)]
+
+# %% ../nbs/03_training.ipynb #64c7f084
+@torch.no_grad()
+def token_nll(model: nn.Module, # a causal LM
+              data, # a Dataset or DataLoader of tokenized examples with `labels` (-100 where no loss is wanted)
+              collate_fn: Callable | None = None, # pads a list of examples into a batch (labels padded with -100)
+              batch_size: int = 32, # examples per forward pass
+             ) -> tuple[float, int]: # (mean negative log-likelihood per counted token, number of counted tokens)
+    "Held-out loss of a causal LM per labelled token (summed over tokens, not averaged per batch); exp of it is the perplexity."
+    was, device = model.training, next(model.parameters()).device
+    model.eval()
+    nll, count = 0.0, 0
+    try:
+        for batch in _loader(data, batch_size, collate_fn):
+            batch = to_device(batch, device)
+            logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+            nll += next_token_loss(logits, batch["labels"], reduction="sum").item()
+            count += (batch["labels"][:, 1:] != -100).sum().item()
+    finally: model.train(was)
+    if count == 0: raise ValueError("no labelled tokens: every label is -100")
+    return nll / count, count

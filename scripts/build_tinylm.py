@@ -1,6 +1,7 @@
 """Pretrain the course's bundled causal LM (`tinylm`) at full budget and write it to ftcourse/assets/tinylm.
 
-Runs the exported code of lesson 02 (`ftcourse.pretrain`) on the bundled WordNet corpus (`wordnet_lm`):
+Runs the exported code of lesson 02 (`ftcourse.pretrain`: tokenizer, model, blocks, perplexity) and the course's
+training loop (`ftcourse.train.train`, lesson 03) on the bundled WordNet corpus (`wordnet_lm`):
 
     .venv/bin/python scripts/build_tinylm.py                 # the shipped budget, about 20 min on 2 CPU cores
     .venv/bin/python scripts/build_tinylm.py --steps 200 --out /tmp/tinylm-short
@@ -41,7 +42,8 @@ def main():
     import tokenizers, transformers
     from transformers import LlamaForCausalLM
     from ftcourse.core import seed_everything, load_bundled
-    from ftcourse.pretrain import train_tokenizer, tiny_llama_config, pack_lm_blocks, pretrain, perplexity, save_checkpoint
+    from ftcourse.pretrain import train_tokenizer, tiny_llama_config, pack_lm_blocks, perplexity, save_checkpoint
+    from ftcourse.train import TrainConfig, train as train_loop
 
     start = time.perf_counter()
     corpus = load_bundled("wordnet_lm")
@@ -54,7 +56,13 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     blocks = pack_lm_blocks(tok, train, a.block_size)
     print(f"{n_params:,} parameters; {blocks.numel():,} training tokens in {len(blocks)} blocks of {a.block_size}", flush=True)
-    hist = pretrain(model, blocks, steps=a.steps, batch_size=a.batch_size, lr=a.lr, warmup=a.warmup, seed=a.seed)
+    train_cfg = TrainConfig(max_steps=a.steps, batch_size=a.batch_size, lr=a.lr, warmup=a.warmup, schedule="cosine", min_lr_ratio=0.1,
+                            weight_decay=0.1, betas=(0.9, 0.95), max_grad_norm=1.0, load_best=False, seed=a.seed)
+    examples = [{"input_ids": b, "labels": b} for b in blocks]          # every position of every block is a target
+    run = train_loop(model, examples, train_cfg)
+    model.eval()
+    losses = [h["loss"] for h in run["history"] if "loss" in h]
+    hist = {"loss": losses, "seconds": run["seconds"], "tokens": run["steps"] * a.batch_size * a.block_size}
 
     seed_everything(a.seed + 1)
     random_twin = LlamaForCausalLM(cfg).eval()
@@ -64,7 +72,7 @@ def main():
     every = max(1, a.steps // 200)
     report = {
         "seed": a.seed, "steps": a.steps, "batch_size": a.batch_size, "block_size": a.block_size,
-        "lr": a.lr, "warmup": a.warmup, "schedule": "linear warm-up, cosine decay to 0.1x; AdamW(0.9, 0.95), weight decay 0.1, clip 1.0",
+        "lr": a.lr, "warmup": a.warmup, "schedule": "linear warm-up, cosine decay to 0.1x; AdamW(0.9, 0.95), weight decay 0.1 on matrices, clip 1.0 (ftcourse.train.train)",
         "model": {"architecture": "LlamaForCausalLM", "hidden_size": cfg.hidden_size, "num_hidden_layers": cfg.num_hidden_layers,
                   "num_attention_heads": cfg.num_attention_heads, "intermediate_size": cfg.intermediate_size,
                   "vocab_size": cfg.vocab_size, "max_position_embeddings": cfg.max_position_embeddings, "tie_word_embeddings": True},

@@ -56,7 +56,6 @@ def execute(path: Path, skip_slow: bool, timeout: int) -> list[str]:
                 hidden.append((c, c.source)); c.source = "# (slow cell skipped)"
     env_drop = ("MPLBACKEND",)                       # Agg would swallow every plot
     saved = {k: os.environ.pop(k) for k in env_drop if k in os.environ}
-    os.environ.setdefault("OMP_NUM_THREADS", "1")    # the machine has two cores; one kernel, one thread
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent.resolve())}})
         client.execute()
@@ -65,7 +64,19 @@ def execute(path: Path, skip_slow: bool, timeout: int) -> list[str]:
         for c, src in hidden: c.source = src
     left = strip_outputs(nb)
     nbformat.write(nb, path)
-    return left
+    return left, slowest(nb)
+
+
+def slowest(nb, n: int = 5) -> list[str]:
+    "The `n` code cells that took longest, from the timings nbclient records, as 'cell i: s seconds: first line'."
+    from datetime import datetime
+    times = []
+    for i, c in enumerate(nb.cells):
+        ex = c.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in ex and "shell.execute_reply" in ex:
+            t = (datetime.fromisoformat(ex["shell.execute_reply"].rstrip("Z")) - datetime.fromisoformat(ex["iopub.execute_input"].rstrip("Z"))).total_seconds()
+            times.append((t, i, c.source.splitlines()[0][:70] if c.source else ""))
+    return [f"cell {i}: {t:.0f} s: {line}" for t, i, line in sorted(times, reverse=True)[:n]]
 
 
 def main(argv=None):
@@ -73,17 +84,23 @@ def main(argv=None):
     ap.add_argument("notebooks", nargs="+", type=Path)
     ap.add_argument("--skip-slow", action="store_true", help="skip `#| slow` cells (default: run them: committed outputs are full runs)")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell (default 3600)")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads of the kernel (default 1: lessons are sized for one)")
     args = ap.parse_args(argv)
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
+    # The machines this project is built on reach no model hub: fail fast there. A notebook never sets this itself.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1"); os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    import torch
+    if not torch.cuda.is_available(): os.environ.setdefault("DS_ACCELERATOR", "cpu")   # what DeepSpeed concludes anyway, without its warning
     for p in args.notebooks:
         if not p.exists(): ap.error(f"no such notebook: {p}")
     for p in args.notebooks:
         t = time.perf_counter()
         print(f"executing {p} ...", flush=True)
-        left = execute(p, args.skip_slow, args.timeout)
-        print(f"  done in {time.perf_counter() - t:.0f} s")
+        left, slow = execute(p, args.skip_slow, args.timeout)
+        print(f"  done in {time.perf_counter() - t:.0f} s; slowest cells:")
+        for line in slow: print(f"    {line}")
         for line in left: print(f"  stderr left in output: {line}")
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "nbdev-clean"), "--fname", *map(str, args.notebooks)], check=True)
+        subprocess.run([str(Path(sys.executable).parent / "nbdev-clean"), "--fname", str(p)], check=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def test_demo_small_budget(tmp_path):
     assert 0 < res["LoRA"]["trainable_params"] < 0.02 * 22_700_000
     assert rep["checks"]["merged_vs_unmerged_max_abs_diff"] < 1e-4
     assert rep["checks"]["reloaded_adapter_max_abs_diff"] < 1e-5
-    assert (tmp_path / "adapter" / "adapter.safetensors").exists() and (tmp_path / "loss.png").stat().st_size > 5000
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").exists() and (tmp_path / "loss.png").stat().st_size > 5000
     assert "| LoRA |" in (tmp_path / "report.md").read_text()
 
 
@@ -40,3 +40,28 @@ def test_bad_input_is_a_clear_error(tmp_path):
     assert r.returncode == 2 and "missing.ipynb" in r.stderr and "Traceback" not in r.stderr
     r = run("frobnicate")
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--epochs", "0"], "epochs must be an integer >= 1"), (["--rank", "0"], "rank must be an integer >= 1"),
+    (["--alpha", "nan"], "alpha must be a finite number > 0"), (["--lr", "-1"], "lr must be a finite number > 0"),
+    (["--train-limit", "-5"], "train_limit must be an integer >= 1"), (["--train-limit", "0"], "train_limit must be an integer >= 1"),
+])
+def test_demo_arguments_are_checked_before_any_work(tmp_path, args, message):
+    r = run("demo", "--out", str(tmp_path / "out"), *args, timeout=60)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()                      # nothing was started
+
+
+def test_demo_output_that_is_a_file_is_refused_first(tmp_path):
+    (tmp_path / "f").write_text("x")
+    r = run("demo", "--out", str(tmp_path / "f"), timeout=60)
+    assert r.returncode == 2 and "exists and is not a directory" in r.stderr
+
+
+def test_every_demo_flag_says_what_it_does_and_its_default():
+    r = run("demo", "--help", timeout=60)
+    assert r.returncode == 0
+    for flag in ("--out", "--epochs", "--rank", "--alpha", "--lr", "--model", "--device", "--train-limit"):
+        line = r.stdout[r.stdout.index(flag):].split("\n--")[0]
+        assert "default" in line, f"{flag} has no default in its help: {line!r}"

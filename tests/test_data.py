@@ -9,7 +9,8 @@ from ftcourse.core import model_path
 from ftcourse.data import (load_data, scan_jsonl, DataFormatError, validate, ValidationReport, DataValidationError,
                            split_dataset, tokenize_prompt_completion, tokenize_messages, tokenize_dataset, pad_collate,
                            pack_collate, packed_attention_mask, class_weights, focal_loss, near_duplicates, shingles,
-                           jaccard, data_format, find_pii, augment_text, to_messages)
+                           jaccard, data_format, find_pii, augment_text, to_messages, next_token_loss, class_names,
+                           encode_labels, tokenize_classification)
 
 ROWS = [{"prompt": f"Define the word number {i}.", "completion": f"the integer after {i - 1}"} for i in range(30)]
 
@@ -185,8 +186,20 @@ def test_pad_collate_matches_transformers(tok):
 def _loss_sum(lm, batch, **kw):
     with torch.no_grad():
         logits = lm(**{k: v for k, v in batch.items() if k != "labels"}, **kw).logits
-    labels = batch["labels"][:, 1:]
-    return F.cross_entropy(logits[:, :-1].flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum").item(), (labels != -100).sum().item()
+    return next_token_loss(logits, batch["labels"], reduction="sum").item(), (batch["labels"][:, 1:] != -100).sum().item()
+
+
+def test_next_token_loss_equals_the_models_own(tok, lm):
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(10, len(tok), (3, 17), generator=g)
+    labels = ids.clone(); labels[0, :5] = -100; labels[2, 11:] = -100
+    out = lm(input_ids=ids, labels=labels)
+    assert torch.allclose(next_token_loss(out.logits, labels), out.loss, atol=1e-6)
+    per = next_token_loss(out.logits, labels, reduction="none")
+    assert per.shape == (3, 16) and (per[labels[:, 1:] == -100] == 0).all()
+    assert torch.allclose(next_token_loss(out.logits, labels, reduction="sum"), per.sum())
+    with pytest.raises(ValueError, match="reduction"): next_token_loss(out.logits, labels, reduction="avg")
+    with pytest.raises(ValueError, match=r"expected logits \(batch, seq, vocab\)"): next_token_loss(out.logits[0], labels)
 
 
 def test_packing_equals_padding_loss(tok, lm):
@@ -227,3 +240,27 @@ def test_augment_text_is_seeded_and_keeps_words():
     assert a == augment_text("the quick brown fox jumps", p_delete=0.3, n_swaps=2, rng=random.Random(3))
     assert set(a.split()) <= set("the quick brown fox jumps".split()) and a
     assert augment_text("single", rng=random.Random(0)) == "single"
+
+
+# --- classification labels --------------------------------------------------------------------------
+
+def test_classification_labels_one_owner():
+    from datasets import ClassLabel, Features, Value
+    from transformers import AutoTokenizer
+    ds = DatasetDict({"train": Dataset.from_dict({"text": ["a", "b", "c", "d"], "label": ["plant", "animal", "plant", "food"]}),
+                      "test": Dataset.from_dict({"text": ["e", "f"], "label": ["food", "animal"]})})
+    names = class_names(ds)
+    assert names == ["animal", "food", "plant"] and class_names(ds["test"]) == ["animal", "food"]
+    enc = encode_labels(ds)
+    assert enc["train"]["labels"] == [2, 0, 2, 1] and enc["test"]["labels"] == [1, 0]
+    assert ds["train"].column_names == ["text", "label"]                   # the input is left as it was
+    unseen = DatasetDict({"train": ds["train"], "test": Dataset.from_dict({"text": ["e", "f"], "label": ["food", "fish"]})})
+    with pytest.raises(ValueError, match=r"split 'test', row 1: label 'fish' is not one of the 3 classes"): encode_labels(unseen)
+    with pytest.raises(ValueError, match="no label column 'y'"): class_names(ds, "y")
+    with pytest.raises(ValueError, match="missing labels"): class_names(Dataset.from_dict({"label": ["a", None]}))
+    hub = Dataset.from_dict({"text": ["x", "y"], "label": [1, 0]}, features=Features({"text": Value("string"), "label": ClassLabel(names=["neg", "pos"])}))
+    assert class_names(hub) == ["neg", "pos"] and encode_labels(hub)["labels"] == [1, 0]
+    tok = AutoTokenizer.from_pretrained(model_path("minilm"))
+    t = tokenize_classification(ds, tok, max_length=8)
+    assert t["train"].column_names == ["labels", "input_ids", "token_type_ids", "attention_mask"] and t["test"]["labels"] == [1, 0]
+    with pytest.raises(ValueError, match="no text column 'body'"): tokenize_classification(ds, tok, text_column="body")

@@ -5,10 +5,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 bnbF = pytest.importorskip("bitsandbytes.functional")
-from ftcourse.quant import (nf4_levels, nf4_quantize, unpack_4bit, pack_4bit, NF4Linear, QLoRALinear, quantize_linears, add_qlora,
-                            load_qlora, training_memory, measure_training_memory, TensorMemoryTracker, activation_bytes, meta_model)
+from ftcourse.quant import nf4_levels, nf4_quantize, unpack_4bit, pack_4bit, NF4Linear, QLoRALinear, quantize_linears, add_qlora, load_qlora
+from ftcourse.memory import training_memory, measure_training_memory, TensorMemoryTracker, activation_bytes, meta_model, known_config
 
 
 @pytest.mark.parametrize("shape,dq", [((256, 192), False), ((300, 70), True), ((64,), True)])
@@ -99,6 +99,8 @@ def test_calculator_facts_for_a_7b_llama():
     assert (mixed.weights + mixed.gradients + mixed.optimizer) == 16 * full.params
     assert training_memory(cfg, "full", 1, 512, optimizer="adamw8bit").optimizer < 0.3 * full.optimizer
     assert 4.0e9 < q.weights < 4.8e9 and q.trainable < 0.01 * q.params
+    offline = training_memory("meta-llama/Llama-2-7b-hf", "qlora", 1, 512, torch.bfloat16, lora_r=16)   # no network: a known configuration
+    assert offline.params == full.params and offline.weights == q.weights
     with pytest.raises(ValueError, match="method"): training_memory(cfg, "dora")
     with pytest.raises(ValueError, match="optimizer"): training_memory(cfg, optimizer="lion")
 
