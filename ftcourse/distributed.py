@@ -19,8 +19,9 @@ from torch import nn, Tensor
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from .core import get_device, seed_everything, model_path, asset_path
 from .pretrain import pack_lm_blocks
-from .train import TrainConfig, train, to_device
-from .quant import MemoryEstimate
+from .data import next_token_loss
+from .train import TrainConfig, train, to_device, load_causal_lm
+from .memory import MemoryEstimate
 
 # %% auto #0
 __all__ = ['LAUNCHERS', 'TASKS', 'ZERO_STAGES', 'DistEnv', 'init_distributed', 'world_size', 'rank', 'is_main', 'barrier',
@@ -188,8 +189,7 @@ def _quiet_transformers():
     hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
 
 def _load_lm(name: str, device, dtype=torch.float32):
-    from transformers import AutoModelForCausalLM
-    return AutoModelForCausalLM.from_pretrained(model_path(name), dtype=dtype).to(device)
+    return load_causal_lm(name, device, dtype=dtype)[0]
 
 def _lm_blocks(name: str, split: str, block_size: int, n: int | None = None) -> list[dict]:
     "The bundled WordNet LM text, tokenized and cut into equal blocks: a list of {input_ids, labels}."
@@ -324,9 +324,7 @@ def lm_global_loss(model: nn.Module, # a causal LM
                   ) -> Tensor: # this rank's share of the global mean token loss
     "Next-token loss weighted by the global token count: a `loss_fn` for `ftcourse.train.train` that stays exact when ranks hold different numbers of tokens."
     logits = model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")).logits
-    labels = batch["labels"][:, 1:]
-    nll = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)).float(), labels.reshape(-1), ignore_index=-100, reduction="sum")
-    return global_mean(nll, (labels != -100).sum())
+    return global_mean(next_token_loss(logits, batch["labels"], reduction="sum"), (batch["labels"][:, 1:] != -100).sum())
 
 # %% ../nbs/06_distributed.ipynb #c033
 def fsdp_shard(model: nn.Module, # a transformer; changed in place
@@ -418,11 +416,11 @@ def lm_example_stats(model: nn.Module, # a causal LM
                      batch: dict, # input_ids and labels (-100: not counted)
                     ) -> Tensor: # (batch, 3) float64: summed token NLL, counted tokens, correctly predicted tokens
     "Per-example sums from which loss, perplexity and next-token accuracy follow exactly, however the examples are split."
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")).logits[:, :-1].float()
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")).logits
+    nll = next_token_loss(logits, batch["labels"], reduction="none")          # (batch, seq - 1), 0 where not counted
     labels = batch["labels"][:, 1:]
     mask = labels != -100
-    nll = F.cross_entropy(logits.transpose(1, 2), labels.clamp(min=0), reduction="none") * mask
-    correct = (logits.argmax(-1) == labels) & mask
+    correct = (logits[:, :-1].argmax(-1) == labels) & mask
     return torch.stack([nll.double().sum(1), mask.double().sum(1), correct.double().sum(1)], 1)
 
 def distributed_evaluate(model: nn.Module, # the model (plain, DDP, FSDP or DeepSpeed); evaluated in eval mode, its mode restored

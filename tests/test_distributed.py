@@ -86,7 +86,7 @@ def test_zero_memory_against_the_paper_and_deepspeed():
 
 
 def test_zero_memory_shards_an_estimate_and_rejects_bad_input():
-    from ftcourse.quant import MemoryEstimate
+    from ftcourse.memory import MemoryEstimate
     est = MemoryEstimate("x", 100, 100, 400, 400, 800, 1234)
     for stage, n in [(0, 4), (1, 4), (2, 3), (3, 8)]:
         z = D.zero_memory(est, stage, n)
