@@ -499,8 +499,11 @@ def _train(env: DistEnv, args) -> dict:
     res = train(model, loader, cfg, loss_fn=lm_global_loss, on_epoch_start=set_epoch_hook(loader))
     seconds = time.perf_counter() - t0
     after = lm_metrics(distributed_evaluate(model, val_data))
-    last = torch.tensor([h["loss"] for h in res["history"] if "loss" in h][-1], dtype=torch.float64)
-    if env.world_size > 1: dist.all_reduce(last)                   # each rank logged its share; the sum is the global mean
+    mine = [h["loss"] for h in res["history"] if "loss" in h]      # each rank logged its share of the global loss
+    shares = [None] * env.world_size
+    if env.world_size > 1: dist.all_gather_object(shares, mine)
+    else: shares = [mine]
+    last = torch.tensor([s[-1] for s in shares], dtype=torch.float64).sum()   # the shares add up to world_size × the global mean
     path = save_on_main(model, Path(args.out) / "model")
     if not env.is_main: return {}
     print0(f"trained {res['steps']} steps on {env.world_size} rank(s) in {seconds:.1f} s: validation loss {before:.4f} -> {after['loss']:.4f}")
@@ -508,7 +511,7 @@ def _train(env: DistEnv, args) -> dict:
             "val_loss_before": before, "val_loss": after["loss"], "val_token_accuracy": after["token_accuracy"],
             "last_train_loss": last.item() / env.world_size, "threads": torch.get_num_threads(),
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "checkpoint": str(path),
-            "history": [h for h in res["history"] if "loss" in h]}
+            "history": [h for h in res["history"] if "loss" in h], "rank_losses": shares}
 
 # %% ../nbs/06_distributed.ipynb #c052
 def unwrap(model: nn.Module) -> nn.Module:
