@@ -9,7 +9,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: env browser demo test sync-check lessons grading pytest docs bench data tinylm clean colab wheel-test lowest-test
+.PHONY: env browser sandbox demo test sync-check lessons grading pytest docs bench data tinylm clean colab wheel-test lowest-test
 
 $(STAMP): requirements-cpu.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,18 +55,25 @@ sync-check: env
 
 ## Every lesson executes, offline, on CPU (short paths; `make lessons FLAGS=slow` runs full budgets).
 ## Two notebooks at once with one thread each: more threads than cores slows PyTorch down many times over.
-lessons: env
+lessons: env sandbox
 	cd nbs && OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 ../$(BIN)/nbdev-test --n-workers 2 --timing $(if $(FLAGS),--flags $(FLAGS),) \
 	  > ../$(LESSONS_LOG); rc=$$?; cat ../$(LESSONS_LOG); exit $$rc
 
 ## pytest: library API, CLI, demo, grading pipeline, assets, docs site in a real browser.
-pytest: env browser
+pytest: env browser sandbox
 	FTCOURSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 ## Debian's chromium for the docs browser check (needs root the first time; a no-op when present).
 ## Without recommended packages: 25 packages instead of 130, no systemd upgrade; headless needs none of them.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
+## Debian's bubblewrap: cohort grading runs every learner notebook in its sandbox and refuses to run without it
+## (needs root the first time; a no-op when present).
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends bubblewrap; }
+	@bwrap --ro-bind / / --unshare-net --unshare-pid --die-with-parent true \
+	  || { echo "sandbox: bubblewrap is installed but cannot create a sandbox here (user namespaces or privileges missing)"; exit 1; }
 
 ## The docs site, offline, into _site/ (nbdev-docs renders the same nbs/_quarto.yml where Quarto exists); then the browser check.
 docs: env browser
@@ -93,10 +100,10 @@ wheel-test: env
 lowest-test:
 	$(PYTHON) scripts/lowest_test.py --python $(PYTHON)
 
-grading: env
+grading: env sandbox
 	$(BIN)/python -m pytest -q -ra tests/test_grading.py
 
-bench: env
+bench: env sandbox
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 ## Rebuild the shipped assets (needs Debian's wordnet-base for the data).
