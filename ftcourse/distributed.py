@@ -819,6 +819,8 @@ def _zero(env: DistEnv, args) -> dict:
     "DeepSpeed ZeRO on the tiny LM: losses of stages 0-3 over 10 steps, a consolidated ZeRO-3 checkpoint, and each stage's per-rank bytes against the formula."
     import deepspeed
     from deepspeed.utils import safe_get_full_fp32_param
+    if env.device.type == "cpu":   # gloo does every collective of training; DeepSpeed's shared-memory kernel (inference all-reduce only)
+        deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False   # is a C++ extension compiled on first use: minutes on a fresh machine
     from transformers import AutoModelForCausalLM
     micro, accum, steps, world, r = 2, 2, 10, env.world_size, env.rank
     per_rank = micro * accum

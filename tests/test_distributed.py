@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+os.environ.setdefault("DS_ACCELERATOR", "cuda" if torch.cuda.is_available() else "cpu")   # DeepSpeed's accelerator, named instead of probed
 from ftcourse import distributed as D
 from ftcourse.core import asset_path
 
@@ -17,10 +18,10 @@ TRAIN = ["--blocks", "16", "--epochs", "2", "--batch-size", "4"]      # 4 optimi
 
 @pytest.fixture(scope="module")
 def jobs(tmp_path_factory):
-    "Every multi-process job of this file, started side by side (each is two processes; they overlap their start-up)."
+    "Every multi-process job of this file, started side by side (each is two processes; they overlap their start-up). The torchrun job runs the ZeRO task after training: one start-up fewer."
     root = tmp_path_factory.mktemp("jobs")
-    specs = {"torchrun": (["train"], "torchrun"), "torchrun-nodes": (["train"], "torchrun-nodes"),
-             "accelerate": (["train"], "accelerate"), "deepspeed": (["train"], "deepspeed"), "zero": (["zero"], "torchrun")}
+    specs = {"torchrun": (["train", "zero"], "torchrun"), "torchrun-nodes": (["train"], "torchrun-nodes"),
+             "accelerate": (["train"], "accelerate"), "deepspeed": (["train"], "deepspeed")}
     def run(name):
         tasks, launcher = specs[name]
         return name, D.launch(tasks, launcher, nproc=2, out=root / name, options=TRAIN, timeout=600, echo=False)
@@ -55,7 +56,7 @@ def test_rank0_checkpoint_is_the_trained_model(jobs):
 
 def test_deepspeed_zero_stages(jobs):
     "ZeRO stages 0-3 train alike, ZeRO-3 saves a consolidated model, and each stage's per-rank bytes equal the formula."
-    z = jobs["zero"]["zero"]
+    z = jobs["torchrun"]["zero"]
     losses = {int(s): l for s, l in z["losses"].items()}
     assert sorted(losses) == [0, 1, 2, 3] and all(len(l) == 10 for l in losses.values())
     assert max(abs(a - b) for l in losses.values() for a, b in zip(losses[0], l)) < 1e-5
