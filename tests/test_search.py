@@ -168,6 +168,7 @@ def _get(url, data=None, deadline=60.0):
     raise TimeoutError(f"{url} did not answer within {deadline} s: {last}")
 
 
+@pytest.mark.slow
 def test_dashboards_serve_the_stores_on_loopback(tmp_path):
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "optuna-dashboard").exists() or not (bin_dir / "mlflow").exists(): pytest.skip("optuna-dashboard / mlflow not installed")

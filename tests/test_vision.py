@@ -171,6 +171,7 @@ def test_augmentations_are_exact_where_they_should_be(digits):
     with pytest.raises(ValueError, match="magnitude"): rand_augment(x, magnitude=31)
 
 
+@pytest.mark.slow
 def test_tiny_vit_learns_digits_through_the_training_loop(digits):
     torch.manual_seed(0)
     proc = ImageProcessor(size=16, mean=(0.5,), std=(0.5,), channels=1)
