@@ -236,7 +236,7 @@ def test_rlhf_memory_table():
     ppo, dpo = P.rlhf_memory("tinylm", "ppo", **kw), P.rlhf_memory("tinylm", "dpo", **kw)
     assert set(ppo) == {"policy", "reference", "value", "reward"} and set(dpo) == {"policy", "reference"}
     full = training_memory("tinylm", "full", task="causal_lm", **kw)
-    assert ppo["policy"] == dpo["policy"] == full
+    assert ppo["policy"] == dpo["policy"] == full and ppo["reference"] == dpo["reference"]
     assert ppo["reference"].weights == full.weights and ppo["reference"].peak == full.weights and ppo["reward"].gradients == 0
     assert ppo["value"] == training_memory("tinylm", "full", task="classification", num_labels=1, **kw)   # a scalar head instead of the vocabulary
     lora = P.rlhf_memory("tinylm", "ppo", "lora", **kw)
