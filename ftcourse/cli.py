@@ -134,13 +134,20 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--model", default="minilm", help="bundled model name, local directory or hub id of the encoder")
     d.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     d.add_argument("--train-limit", type=int, default=None, help="train on only this many examples (a quick run); default: all")
-    c = sub.add_parser("check", help="self-check an exercise notebook: which part passes, which fails")
-    c.add_argument("notebook"); c.add_argument("--timeout", type=int, default=120)
-    g = sub.add_parser("grade", help="autograde a cohort of submissions with nbgrader (instructors)")
-    g.add_argument("assignment", help="assignment name, e.g. 04_lora")
-    g.add_argument("submissions", help="a folder with one <student>.ipynb or <student>/ folder per student")
-    g.add_argument("--workers", type=int, default=2); g.add_argument("--out", default="grades")
+    from ftcourse.grading import add_check_arguments, add_grade_arguments   # the grading subcommands live with the grader
+    add_check_arguments(sub.add_parser("check", help="self-check an exercise notebook: which part passes, which fails"))
+    add_grade_arguments(sub.add_parser("grade", help="grade a cohort in sandboxes, hidden tests included (instructors)"))
     sub.add_parser("env", help="print versions, device and memory")
+    s = sub.add_parser("serve", help="serve a classifier or the tiny LM over HTTP (FastAPI, uvicorn); API keys from FTCOURSE_API_KEYS")
+    s.add_argument("--config", help="a JSON file of ftcourse.serving.ServeConfig fields (see deploy/serve.json)")
+    s.add_argument("--model", help="bundled model name, local directory or hub id (overrides the config)")
+    s.add_argument("--labels", help="comma-separated class names of a classifier (overrides the config)")
+    s.add_argument("--adapter", action="append", default=[], metavar="NAME=DIR", help="a LoRA adapter folder served under NAME (repeatable)")
+    s.add_argument("--onnx", help="an exported ONNX model to serve instead of PyTorch")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, loopback only)")
+    s.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    s.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
+    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"], help="uvicorn log level (default: %(default)s)")
     return p
 
 def main(argv=None) -> int:
@@ -152,13 +159,16 @@ def main(argv=None) -> int:
             run_demo(args.out, epochs=args.epochs, r=args.rank, alpha=args.alpha, lr=args.lr, model=args.model,
                      device=args.device, train_limit=args.train_limit)
         elif args.cmd == "check":
-            from ftcourse.grading import self_check
-            rep = self_check(args.notebook, timeout=args.timeout)
-            print(rep)
-            return 0 if rep.passed else 1
+            from ftcourse.grading import check_command
+            return check_command(args)
         elif args.cmd == "grade":
-            from ftcourse.grading import grade_folder
-            grade_folder(args.assignment, args.submissions, out=args.out, workers=args.workers)
+            from ftcourse.grading import grade_command
+            return grade_command(args)
+        elif args.cmd == "serve":
+            from ftcourse.serving import serve, config_from_args
+            if not 0 < args.port < 65536: raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
+            if args.workers < 1: raise ValueError(f"--workers must be at least 1, got {args.workers}")
+            serve(config_from_args(args.config, args.model, args.labels, args.adapter, args.onnx), args.host, args.port, args.workers, args.log_level)
         elif args.cmd == "env":
             from ftcourse.core import print_env
             print_env()

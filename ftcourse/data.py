@@ -6,7 +6,7 @@ Docs: https://ftcourse.github.io/ftcourse/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #543101ca
 from __future__ import annotations
-import json, math, os, random, re, shutil, tempfile, unicodedata, zlib
+import json, math, os, random, re, unicodedata, zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -16,56 +16,144 @@ import torch.nn.functional as F
 from .core import BUNDLED_DATASETS, load_bundled
 
 # %% auto #0
-__all__ = ['FILE_FORMATS', 'SPLIT_ALIASES', 'EMAIL_RE', 'PHONE_RE', 'ROLES', 'CHECKS', 'PROMPT_TEMPLATE', 'DataFormatError',
-           'scan_jsonl', 'data_files', 'load_data', 'normalize_text', 'shingles', 'jaccard', 'minhash_signatures',
-           'near_duplicates', 'find_pii', 'data_format', 'example_text', 'Issue', 'DataValidationError',
-           'ValidationReport', 'validate', 'split_indices', 'split_dataset', 'format_prompt', 'to_messages',
-           'tokenize_prompt_completion', 'tokenize_messages', 'tokenize_dataset', 'pad_collate', 'next_token_loss',
-           'pack_collate', 'packed_attention_mask', 'class_names', 'encode_labels', 'tokenize_classification',
-           'class_weights', 'focal_loss', 'augment_text']
+__all__ = ['FILE_FORMATS', 'SPLIT_ALIASES', 'FIELD_TYPES', 'EMAIL_RE', 'PHONE_RE', 'ROLES', 'CHECKS', 'PROMPT_TEMPLATE',
+           'DataFormatError', 'read_rows', 'rows_to_dataset', 'data_files', 'read_files', 'load_data', 'normalize_text',
+           'shingles', 'jaccard', 'minhash_signatures', 'near_duplicates', 'find_pii', 'data_format', 'example_text',
+           'Issue', 'DataValidationError', 'ValidationReport', 'validate', 'split_indices', 'split_dataset',
+           'format_prompt', 'to_messages', 'tokenize_prompt_completion', 'tokenize_messages', 'tokenize_dataset',
+           'pad_collate', 'next_token_loss', 'pack_collate', 'packed_attention_mask', 'class_names', 'encode_labels',
+           'tokenize_classification', 'class_weights', 'focal_loss', 'augment_text']
 
 # %% ../nbs/01_data.ipynb #1db4d62c
-FILE_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
+FILE_FORMATS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
 SPLIT_ALIASES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                  "val": "validation", "dev": "validation", "test": "test", "eval": "test"}
+FIELD_TYPES = {"text": (str,), "prompt": (str,), "completion": (str,), "messages": (list,), "label": (str, int, bool)}   # JSON types a format demands
 
 class DataFormatError(ValueError):
-    "Malformed rows in data files; `.problems` holds `(file, line, message)` for each."
+    "Malformed rows in data files; `.problems` holds `(file, line, message)` for each (line None: the whole file)."
     def __init__(self, problems, # [(file, line, message), ...]
                  shown: int = 10): # how many to list in the message
         self.problems = list(problems)
-        lines = [f"  {f}:{l}: {m}" for f, l, m in self.problems[:shown]]
+        lines = [f"  {f}{'' if l is None else f':{l}'}: {m}" for f, l, m in self.problems[:shown]]
         if len(self.problems) > shown: lines.append(f"  ... and {len(self.problems) - shown} more")
         super().__init__(f"{len(self.problems)} malformed row(s):\n" + "\n".join(lines))
 
-_JSON_TYPES = {str: "string", int: "number", float: "number", bool: "boolean", list: "array", dict: "object"}
+_JSON_TYPES = {str: "text", int: "number", float: "number", bool: "boolean", list: "array", dict: "object", type(None): "null"}
+def _json_type(v) -> str: return _JSON_TYPES.get(type(v), type(v).__name__)
 
-def scan_jsonl(path: str | os.PathLike, # a JSON Lines file
-              ) -> tuple[list[int], list[tuple[str, int, str]]]: # (line numbers of good rows, [(file, line, message)] of bad ones)
-    "Find every malformed row of a JSON Lines file: bad UTF-8, bad JSON, not an object, or a field whose type disagrees with most rows."
+def _not_unicode(v) -> str | None:
+    "A lone surrogate anywhere in a JSON value (JSON allows the escape; no text encoding can store it)."
+    if isinstance(v, str):
+        try: v.encode("utf-8")
+        except UnicodeEncodeError as e: return f"a lone surrogate \\u{ord(v[e.start]):04x}, which is not valid Unicode text"
+    elif isinstance(v, (list, dict)):
+        return next((p for x in (v.values() if isinstance(v, dict) else v) if (p := _not_unicode(x))), None)
+    return None
+
+def _lines(raw: bytes, path: Path, problems: list):
+    "(line number, text) of every non-blank line; undecodable lines become problems."
+    for i, b in enumerate(raw.split(b"\n"), 1):
+        try: line = b.decode("utf-8")
+        except UnicodeDecodeError as e: problems.append((str(path), i, f"not UTF-8 ({e.reason} at byte {e.start})")); continue
+        if line.strip(): yield i, line.rstrip("\r")
+
+def _json_rows(raw: bytes, path: Path, problems: list) -> list:
+    "Rows of a .json file: an array of objects, an object of equal-length columns, or JSON Lines."
+    try: text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        problems.append((str(path), raw[:e.start].count(b"\n") + 1, f"not UTF-8 ({e.reason})")); return []
+    dec, start = json.JSONDecoder(), len(text) - len(text.lstrip())
+    try: doc, end = dec.raw_decode(text, start)
+    except json.JSONDecodeError as e: doc, end = None, -1
+    if doc is not None and not text[end:].strip():
+        if isinstance(doc, dict) and doc and all(isinstance(v, list) for v in doc.values()) and len({len(v) for v in doc.values()}) == 1:
+            return [(None, dict(zip(doc, vals))) for vals in zip(*doc.values())]            # columns
+        if isinstance(doc, list):
+            out, pos = [], text.index("[", start) + 1
+            for item in doc:                                                                  # find each element's line
+                pos = len(text) - len(text[pos:].lstrip(" \t\r\n,"))
+                _, nxt = dec.raw_decode(text, pos)
+                out.append((text.count("\n", 0, pos) + 1, item)); pos = nxt
+            return out
+        problems.append((str(path), None, "a JSON file must hold an array of objects, an object of equal-length columns, or one object per line"))
+        return []
+    if text.lstrip().startswith("["):                                                        # a broken array
+        try: json.loads(text)
+        except json.JSONDecodeError as e: problems.append((str(path), e.lineno, f"not valid JSON ({e.msg} at column {e.colno})"))
+        return []
+    return [(i, line) for i, line in _lines(raw, path, problems)]                             # JSON Lines in a .json file
+
+def _csv_value(v: str):
+    "A CSV cell as the value pandas would infer: empty -> None, integers, floats, else text."
+    if v == "": return None
+    for cast in (int, float):
+        try: return cast(v)
+        except ValueError: pass
+    return v
+
+def _csv_rows(raw: bytes, path: Path, problems: list, delimiter: str) -> list:
+    import csv, io
+    lines = list(_lines(raw, path, problems))                                                # undecodable lines become problems
+    numbers = [i for i, _ in lines]                                                          # the file line of each line read
+    reader = csv.reader(io.StringIO("\n".join(line for _, line in lines), newline=""), delimiter=delimiter)
+    try: header = next(reader)
+    except StopIteration: problems.append((str(path), None, "the file is empty: no header, no rows")); return []
+    if len(set(header)) != len(header) or not all(h.strip() for h in header):
+        problems.append((str(path), numbers[0], f"the header must name every column once, got {header}")); return []
+    rows, prev = [], reader.line_num
+    for rec in reader:
+        line = numbers[prev] if prev < len(numbers) else numbers[-1]
+        prev = reader.line_num
+        if len(rec) != len(header):
+            problems.append((str(path), line, f"{len(rec)} field(s), the header has {len(header)} ({', '.join(header)})")); continue
+        rows.append((line, {h: _csv_value(v) for h, v in zip(header, rec)}))
+    return rows
+
+def read_rows(path: str | os.PathLike, # a .jsonl, .json, .csv or .txt file (any case of the suffix)
+              delimiter: str = ",", # CSV field separator
+             ) -> tuple[list[tuple[int | None, dict]], list[tuple[str, int | None, str]]]: # ([(line, row)], [(file, line, message)])
+    "Every row of a text data file with its line number, and every malformed row as (file, line, message)."
     path = Path(path)
-    rows, problems = [], []
-    with path.open("rb") as f:
-        for i, raw in enumerate(f, 1):
-            try: line = raw.decode("utf-8")
-            except UnicodeDecodeError as e: problems.append((str(path), i, f"not UTF-8 ({e.reason} at byte {e.start})")); continue
-            if not line.strip(): continue
-            try: row = json.loads(line)
-            except json.JSONDecodeError as e: problems.append((str(path), i, f"not valid JSON ({e.msg} at column {e.colno})")); continue
-            if not isinstance(row, dict): problems.append((str(path), i, f"expected a JSON object, got {_JSON_TYPES.get(type(row), type(row).__name__)}")); continue
-            rows.append((i, row))
-    seen = defaultdict(Counter)                        # field -> Counter of JSON types (nulls are allowed anywhere)
+    kind = FILE_FORMATS.get(path.suffix.lower())
+    if kind not in ("jsonl", "json", "csv", "text"): raise ValueError(f"{path}: read_rows reads {sorted(k for k, v in FILE_FORMATS.items() if v != 'parquet')} files")
+    raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")                                  # a UTF-8 byte-order mark is not data
+    problems = []
+    if kind == "text": return [(i, {"text": line}) for i, line in _lines(raw, path, problems)], problems
+    if kind == "csv": items = _csv_rows(raw, path, problems, delimiter)
+    else: items = _json_rows(raw, path, problems) if kind == "json" else list(_lines(raw, path, problems))
+    rows = []
+    for line, item in items:
+        if isinstance(item, str):                                                            # a JSON Lines line, not parsed yet
+            try: item = json.loads(item)
+            except json.JSONDecodeError as e: problems.append((str(path), line, f"not valid JSON ({e.msg} at column {e.colno})")); continue
+        if not isinstance(item, dict): problems.append((str(path), line, f"expected a JSON object, got {_json_type(item)}")); continue
+        bad = [f"field {k!r} is {_json_type(v)}, it must be {' or '.join(sorted({_json_type(t()) for t in FIELD_TYPES[k]}))}"
+               for k, v in item.items() if k in FIELD_TYPES and v is not None and not isinstance(v, FIELD_TYPES[k])]
+        if bad or (bad := [b for b in [_not_unicode(item)] if b]): problems.append((str(path), line, "; ".join(bad))); continue
+        rows.append((line, item))
+    seen = defaultdict(Counter)                                                              # other fields: one type per column
     for _, row in rows:
         for k, v in row.items():
-            if v is not None: seen[k][_JSON_TYPES.get(type(v), "other")] += 1
-    expected = {k: c.most_common(1)[0][0] for k, c in seen.items()}
-    good = []
-    for i, row in rows:
-        bad = [(k, _JSON_TYPES.get(type(v), "other")) for k, v in row.items() if v is not None and _JSON_TYPES.get(type(v), "other") != expected[k]]
-        if bad: problems.append((str(path), i, "; ".join(f"field {k!r} is a {t}, most rows have a {expected[k]}" for k, t in bad)))
-        else: good.append(i)
-    problems.sort(key=lambda p: p[1])
-    return good, problems
+            if k not in FIELD_TYPES and v is not None: seen[k][_json_type(v)] += 1
+    mixed = {k: c for k, c in seen.items() if len(c) > 1}
+    if mixed:
+        keep = []
+        for line, row in rows:
+            odd = [k for k, c in mixed.items() if row.get(k) is not None and _json_type(row[k]) != c.most_common(1)[0][0]]
+            if odd: problems.append((str(path), line, "; ".join(f"field {k!r} is {_json_type(row[k])} here but " + ", ".join(f"{t} in {n} row(s)" for t, n in mixed[k].items()) + ": one type per field" for k in odd)))
+            else: keep.append((line, row))
+        rows = keep
+    if not rows and not problems: problems.append((str(path), None, "the file holds no rows"))
+    problems.sort(key=lambda p: (p[1] is not None, p[1] or 0))
+    return rows, problems
+
+def rows_to_dataset(rows: list[dict], # rows as dicts; keys may differ between rows
+                   ):
+    "A `datasets.Dataset` of `rows`, with every key any row has as a column (None where a row lacks it)."
+    from datasets import Dataset
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    return Dataset.from_dict({k: [r.get(k) for r in rows] for k in keys})
 
 # %% ../nbs/01_data.ipynb #d810bbab
 def _split_of(p: Path) -> str:
@@ -73,18 +161,35 @@ def _split_of(p: Path) -> str:
     return SPLIT_ALIASES.get(stem.lower().split("-")[0].split("_")[0], "train")
 
 def data_files(path: str | os.PathLike, # a data file, or a folder of them (train.jsonl, validation.jsonl, ...)
-              ) -> tuple[str, dict[str, list[str]]]: # (the `datasets` builder name, {split: [files]})
-    "The `datasets` builder and the files of each split for a local file or folder."
+              ) -> tuple[str, dict[str, list[Path]]]: # (the file family: json, csv, parquet or text; {split: [files]})
+    "The kind of a local data file or folder, and the files of each split."
     path = Path(path).expanduser()
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix.lower() in FILE_FORMATS)
+    if path.is_file() and path.suffix.lower() not in FILE_FORMATS:
+        raise ValueError(f"{path}: unknown file type {path.suffix!r}; use one of {sorted(FILE_FORMATS)}")
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FILE_FORMATS)
     if not files: raise FileNotFoundError(f"{path} has no data files; expected one of {sorted(FILE_FORMATS)}")
-    kinds = {FILE_FORMATS.get(p.suffix.lower()) for p in files}
-    if None in kinds: raise ValueError(f"unknown file type {path.suffix!r} for {path}: use one of {sorted(FILE_FORMATS)}")
-    if len(kinds) > 1: raise ValueError(f"{path} mixes file types {sorted(kinds)}: keep one format per folder")
+    families = {"json" if FILE_FORMATS[p.suffix.lower()] in ("jsonl", "json") else FILE_FORMATS[p.suffix.lower()] for p in files}
+    if len(families) > 1: raise ValueError(f"{path} mixes file types {sorted(families)}: keep one format per folder")
     splits = defaultdict(list)
-    for p in files: splits["train" if path.is_file() else _split_of(p)].append(str(p))
+    for p in files: splits["train" if path.is_file() else _split_of(p)].append(p)
     order = ["train", "validation", "test"]
-    return kinds.pop(), dict(sorted(splits.items(), key=lambda kv: order.index(kv[0])))
+    return families.pop(), dict(sorted(splits.items(), key=lambda kv: order.index(kv[0])))
+
+def read_files(files: list, # data files of one split
+               delimiter: str = ",", # CSV field separator
+              ) -> tuple[list[dict], list[tuple[str, int | None]], list[tuple[str, int | None, str]]]: # (rows, (file, line) of each, problems)
+    "The rows of several text data files, where each row came from, and every malformed row."
+    rows, where, problems = [], [], []
+    for f in files:
+        r, p = read_rows(f, delimiter)
+        rows += [row for _, row in r]; where += [(str(f), line) for line, _ in r]; problems += p
+    return rows, where, problems
+
+def _parquet(files: list):
+    from datasets import load_dataset
+    try: return load_dataset("parquet", data_files=[str(f) for f in files], split="train")
+    except Exception as e:   # pyarrow and datasets raise many types; name the file and what went wrong
+        raise DataFormatError([(", ".join(map(str, files)), None, f"not a readable Parquet file ({type(e).__name__}: {str(e).splitlines()[0][:200]})")]) from None
 
 def _pick_split(dd, split, source):
     if split is None: return dd[next(iter(dd))] if len(dd) == 1 else dd
@@ -93,22 +198,25 @@ def _pick_split(dd, split, source):
 
 def load_data(source: str | os.PathLike, # a bundled name (see `BUNDLED_DATASETS`), a local file or folder, or a hub id "org/name"
               split: str | None = None, # which split to return; None: all splits (a single file or split comes back as a `Dataset`)
-              **load_kwargs, # passed to `datasets.load_dataset` (e.g. `revision`, `name`, `delimiter` for CSV)
+              delimiter: str = ",", # CSV field separator
+              **hub_kwargs, # passed to `datasets.load_dataset` for hub ids (e.g. `revision`, `name`)
              ):
-    "Load a data set as a `datasets.Dataset` (or a `DatasetDict` of splits); malformed JSON Lines rows raise `DataFormatError` with file and line."
-    from datasets import load_dataset
+    "Load a data set as a `datasets.Dataset` (or a `DatasetDict` of splits); malformed rows of local files raise `DataFormatError` naming file and line."
+    from datasets import load_dataset, DatasetDict
     src = str(source)
+    if not src.strip(): raise ValueError("no data source given: use a bundled name, a path or a hub id")
     if src in BUNDLED_DATASETS: return _pick_split(load_bundled(src), split, src)
     path = Path(src).expanduser()
     if path.exists():
-        builder, files = data_files(path)
-        if builder == "json":
-            problems = [p for fs in files.values() for f in fs if f.endswith(".jsonl") for p in scan_jsonl(f)[1]]
-            if problems: raise DataFormatError(problems)
-        return _pick_split(load_dataset(builder, data_files=files, **load_kwargs), split, src)
+        kind, files = data_files(path)
+        if kind == "parquet": return _pick_split(DatasetDict({s: _parquet(fs) for s, fs in files.items()}), split, src)
+        read = {s: read_files(fs, delimiter) for s, fs in files.items()}
+        problems = [p for _, _, ps in read.values() for p in ps]
+        if problems: raise DataFormatError(problems)
+        return _pick_split(DatasetDict({s: rows_to_dataset(rows) for s, (rows, _, _) in read.items()}), split, src)
     if path.suffix.lower() in FILE_FORMATS or src.startswith((".", "/", "~")) or src.count("/") > 1:
         raise FileNotFoundError(f"no such file or folder: {src}")
-    try: dd = load_dataset(src, **load_kwargs)
+    try: dd = load_dataset(src, **hub_kwargs)
     except ConnectionError as e:
         raise RuntimeError(f"hub data set {src!r} is not in the local cache and the hub is offline (HF_DATASETS_OFFLINE/HF_HUB_OFFLINE): "
                            f"load it once online, or use a bundled set {list(BUNDLED_DATASETS)} or a local file") from e
@@ -238,7 +346,7 @@ CHECKS = {   # check -> (severity, what it means)
     "malformed": ("error", "row could not be read (bad JSON, not an object, wrong field type)"),
     "schema": ("error", "fields missing or of the wrong kind for the data format"),
     "empty": ("error", "empty text, prompt, completion or assistant message"),
-    "too_long": ("error", "more tokens than max_tokens"),
+    "too_long": ("error", "more tokens than max_tokens, or more characters than max_chars"),
     "leakage": ("error", "same normalized text as a train example"),
     "group_leakage": ("error", "group also present in train"),
     "duplicate": ("warning", "same normalized text as an earlier row of the split"),
@@ -328,40 +436,25 @@ class ValidationReport:
         return "\n".join(lines)
 
 # %% ../nbs/01_data.ipynb #a8cbe0be
-def _read_for_validation(source):
-    "Load a source for `validate`: (DatasetDict, {split: [(file, line) per row] or None}, malformed issues)."
-    from datasets import load_dataset, DatasetDict
+def _read_for_validation(source, delimiter: str = ","):
+    "Load a source for `validate`: (DatasetDict, {split: [(file, line) per row]}, malformed issues); no copies, no temporary files."
+    from datasets import Dataset, DatasetDict
     src = str(source)
     if src in BUNDLED_DATASETS:
         from ftcourse.core import asset_path
         source = asset_path("data", src)
     path = Path(source).expanduser()
-    if not path.exists(): return load_data(source), {}, []
-    builder, files = data_files(path)
-    malformed, where, clean = [], {}, {}
-    tmp = Path(tempfile.mkdtemp(prefix="ftcourse-validate-"))
+    if not path.exists():
+        loaded = load_data(source)
+        return (DatasetDict({"train": loaded}) if isinstance(loaded, Dataset) else loaded), {}, []
+    kind, files = data_files(path)
+    if kind == "parquet": return DatasetDict({s: _parquet(fs) for s, fs in files.items()}), {}, []
+    dd, where, malformed = {}, {}, []
     for split, fs in files.items():
-        lines_of, clean[split] = [], []
-        for k, f in enumerate(fs):
-            if builder == "json" and f.endswith(".jsonl"):        # keep the good rows, remember their line numbers
-                good, problems = scan_jsonl(f)
-                malformed += [Issue("malformed", split, None, msg, file, line) for file, line, msg in problems]
-                lines = Path(f).read_bytes().split(b"\n")
-                out = tmp / f"{split}-{k}.jsonl"
-                out.write_bytes(b"".join(lines[i - 1] + b"\n" for i in good))
-                clean[split].append(str(out)); lines_of += [(f, i) for i in good]
-            elif builder == "text":
-                n = len(Path(f).read_text(encoding="utf-8").split("\n")) - 1
-                clean[split].append(f); lines_of += [(f, i) for i in range(1, n + 1)]
-            else: clean[split].append(f); lines_of = None
-            if lines_of is None: break
-        if lines_of is None: clean[split] = fs
-        where[split] = lines_of
-    dd = DatasetDict({s: load_dataset(builder, data_files=fs, split="train") for s, fs in clean.items()})
-    for s in where:    # rows that cannot be mapped to lines (CSV, Parquet, JSON arrays) are reported by row only
-        if where[s] is not None and len(where[s]) != len(dd[s]): where[s] = None
-    shutil.rmtree(tmp, ignore_errors=True)
-    return dd, where, malformed
+        rows, where[split], problems = read_files(fs, delimiter)
+        malformed += [Issue("malformed", split, None, msg, file, line) for file, line, msg in problems]
+        if rows: dd[split] = rows_to_dataset(rows)
+    return DatasetDict(dd), where, malformed
 
 def _token_lengths(ds, fmt: str, tokenizer) -> list[int]:
     "Tokens per example as it will be trained (prompt + completion + EOS; chat template; text)."
@@ -374,8 +467,9 @@ def _token_lengths(ds, fmt: str, tokenizer) -> list[int]:
     return [len(x) for x in tokenizer(list(ds["text"]), add_special_tokens=True)["input_ids"]]
 
 def validate(data, # a `Dataset`, a `DatasetDict`, or a source for `load_data` (a path gives file:line for every issue)
-             tokenizer=None, # enables the over-long check and token lengths
+             tokenizer=None, # enables the over-long check in tokens, and token lengths
              max_tokens: int | None = None, # longest allowed example in tokens; default: the tokenizer's model_max_length
+             max_chars: int | None = 100_000, # longest allowed example in characters (checked with or without a tokenizer)
              label_field: str | None = "label", # column of class labels (balance checks), if present
              group_field: str | None = None, # column of groups (source, author, ...) that must not cross splits
              near_duplicate_threshold: float | None = 0.8, # Jaccard of character 5-grams; None skips the check
@@ -387,11 +481,13 @@ def validate(data, # a `Dataset`, a `DatasetDict`, or a source for `load_data` (
     if isinstance(data, Dataset): dd, where, issues = DatasetDict({"train": data}), {}, []
     elif isinstance(data, DatasetDict): dd, where, issues = data, {}, []
     else: dd, where, issues = _read_for_validation(data)
-    if not len(dd): raise ValueError("nothing to validate: no splits")
+    if not len(dd):
+        if issues: return ValidationReport("unknown", {}, issues, max_tokens=max_tokens)   # every row malformed: that is the report
+        raise ValueError("nothing to validate: no splits")
     fmt = data_format(next(iter(dd.values())))
     if max_tokens is None and tokenizer is not None: max_tokens = tokenizer.model_max_length
     report = ValidationReport(fmt, {s: len(d) for s, d in dd.items()}, issues, max_tokens=max_tokens)
-    report.checks = ["malformed", "schema", "empty"] + (["too_long"] if tokenizer is not None else []) \
+    report.checks = ["malformed", "schema", "empty"] + (["too_long"] if tokenizer is not None or max_chars else []) \
         + (["leakage"] if "train" in dd and len(dd) > 1 else []) + (["group_leakage"] if group_field and "train" in dd and len(dd) > 1 else []) \
         + ["duplicate"] + (["near_duplicate"] if near_duplicate_threshold else []) + ["email", "phone"]
     has_labels = bool(label_field) and all(label_field in d.column_names for d in dd.values())
@@ -413,6 +509,9 @@ def validate(data, # a `Dataset`, a `DatasetDict`, or a source for `load_data` (
             ok.append(i)
         valid_rows[split] = ok
         texts = {i: example_text(rows[i], fmt) for i in ok}
+        if max_chars:
+            for i in ok:
+                if len(texts[i]) > max_chars: add("too_long", split, i, f"{len(texts[i]):,} characters > max_chars {max_chars:,}")
         if tokenizer is not None and ok:
             lengths = _token_lengths(ds.select(ok), fmt, tokenizer)
             report.token_lengths[split] = lengths

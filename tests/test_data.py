@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from datasets import Dataset, DatasetDict
 from ftcourse.core import model_path
-from ftcourse.data import (load_data, scan_jsonl, DataFormatError, validate, ValidationReport, DataValidationError,
+from ftcourse.data import (load_data, read_rows, DataFormatError, validate, ValidationReport, DataValidationError,
                            split_dataset, tokenize_prompt_completion, tokenize_messages, tokenize_dataset, pad_collate,
                            pack_collate, packed_attention_mask, class_weights, focal_loss, near_duplicates, shingles,
                            jaccard, data_format, find_pii, augment_text, to_messages, next_token_loss, class_names,
@@ -75,13 +75,13 @@ def test_malformed_jsonl_reported_with_file_and_line(tmp_path):
     p = tmp_path / "bad.jsonl"
     p.write_bytes(b'{"prompt": "a", "completion": "b"}\n{"prompt": "c", "completion": \n\n[1, 2]\n'
                   b'{"prompt": "e", "completion": "f"}\n{"prompt": 7, "completion": "g"}\n\xff\xfe\n')
-    good, problems = scan_jsonl(p)
-    assert good == [1, 5]
+    rows, problems = read_rows(p)
+    assert [line for line, _ in rows] == [1, 5]
     assert [line for _, line, _ in problems] == [2, 4, 6, 7]
     with pytest.raises(DataFormatError) as e: load_data(p)
     msg = str(e.value)
     for line in (2, 4, 6, 7): assert f"{p}:{line}:" in msg
-    assert "not valid JSON" in msg and "expected a JSON object" in msg and "is a number" in msg and "not UTF-8" in msg
+    assert "not valid JSON" in msg and "expected a JSON object" in msg and "is number, it must be text" in msg and "not UTF-8" in msg
 
 
 # --- validation ------------------------------------------------------------------------------------

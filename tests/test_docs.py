@@ -1,10 +1,14 @@
-"""The docs site builds offline from nbs/ and its pages open in a real headless browser.
+r"""The docs site builds offline from nbs/ and its pages open in a real headless browser.
 
 The site is built by scripts/build_docs.py (nbdev's processors + smalldocs, from nbs/_quarto.yml)
 into a temporary folder, served over http on 127.0.0.1, and each lesson page is loaded in Debian's
 `chromium`. Checks: every lesson notebook has its page; each page has its title, a sidebar whose
 links all resolve, images that load, internal links (and their #anchors) that resolve, no raw
-`#|` directive text, and no request the browser made answered with an error.
+`#|` directive text, and no request the browser made answered with an error. The site works offline:
+no page loads a script, style sheet or image from another host; maths is typeset by the KaTeX the site
+serves itself (no raw `\(` left in the text); no frozen progress bar is shown; long code lines wrap or
+scroll inside their box instead of running off the page; API entries come in the order of the source,
+each with a parameter table, and never show a private class path.
 
 FTCOURSE_DOCS_SITE=_site  reuse a site built by `make docs` when it is newer than every notebook.
 FTCOURSE_REQUIRE_BROWSER=1  fail, instead of skip, when chromium is missing (set by `make docs`).
@@ -170,6 +174,9 @@ class Dom(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.title, self.h1, self.ids, self.links, self.sidebar, self.imgs, self.text = "", "", set(), [], [], [], []
         self.cell_code: list[str] = []  # text of <pre> blocks in code cells (source and outputs)
+        self.h3: list[str] = []  # third-level headings, in page order (API entries are h3)
+        self.th: list[str] = []  # table header cells
+        self.katex = 0  # elements typeset by KaTeX
         self.stack: list[tuple[str, dict]] = []
         self.has_main = False
         self.feed(html)
@@ -191,6 +198,10 @@ class Dom(HTMLParser):
                 self.sidebar.append(a["href"])
         if tag == "img":
             self.imgs.append(a.get("src") or "")
+        if "katex" in (a.get("class") or "").split():
+            self.katex += 1
+        if tag == "h3":
+            self.h3.append("")
         if tag not in self.VOID:
             self.stack.append((tag, a))
 
@@ -209,6 +220,10 @@ class Dom(HTMLParser):
             self.h1 += data
         if self._in(lambda t, a: t == "main"):
             self.text.append(data)
+        if self._in(lambda t, a: t == "h3") and self.h3:
+            self.h3[-1] += data
+        if self._in(lambda t, a: t == "th"):
+            self.th.append(data.strip())
         if self._in(lambda t, a: t == "pre") and self._in(lambda t, a: t == "div" and "cell" in (a.get("class") or "").split()):
             self.cell_code.append(data)
 
@@ -358,3 +373,135 @@ def _local(url: str, base: str) -> str:
     root = urlsplit(base).path
     rel = path[len(root):] if path.startswith(root) else path.lstrip("/")
     return rel + "index.html" if rel == "" or rel.endswith("/") else rel
+
+
+
+# ------------------------------------------------------------------ offline, maths, code, API entries
+
+RESOURCE = re.compile(r"<(script|link|img|iframe|source)\b[^>]*?\b(src|href)=[\"']([^\"']+)[\"']", re.I)
+
+
+def test_pages_load_nothing_from_other_hosts(site):
+    "Scripts, style sheets, images and frames come from the site itself: it reads the same offline."
+    bad = []
+    for page in sorted(site.rglob("*.html")):
+        for tag, _, url in RESOURCE.findall(page.read_text(encoding="utf-8")):
+            if tag.lower() == "link" and not re.search(r"\.(css|js|woff2?)(\?|$)", url):
+                continue  # <link rel="canonical" | "alternate"> is an address, not a resource
+            if re.match(r"(https?:)?//", url):
+                bad.append(f"{page.relative_to(site)}: <{tag}> {url}")
+    assert not bad, "pages that load resources from the network:\n" + "\n".join(bad[:30])
+
+
+def test_math_is_typeset(site, doms):
+    "Every page with maths has it typeset by KaTeX in the browser, and no raw TeX delimiters are left in its text."
+    with_math = [p for p in doms if 'class="math' in (site / p).read_text(encoding="utf-8")]
+    assert with_math, "no page has maths: the check would prove nothing"
+    problems = []
+    for page in with_math:
+        dom, requests = doms[page]
+        text = " ".join(dom.text)
+        if dom.katex == 0:
+            problems.append(f"{page}: no KaTeX output (requests: {[r for r in requests if 'katex' in r[0]][:3]})")
+        for raw in (r"\(", r"\["):
+            if raw in text:
+                i = text.index(raw)
+                problems.append(f"{page}: raw TeX left in the text: {text[max(0, i - 30):i + 40]!r}")
+    assert not problems, "\n".join(problems)
+
+
+PROGRESS = re.compile(r"\d{1,3}%\|")
+
+
+def test_no_progress_bars_on_pages(doms):
+    bad = [f"{p}: {m.group(0)!r}" for p, (dom, _) in doms.items() if (m := PROGRESS.search(" ".join(dom.text)))]
+    assert not bad, "frozen progress bars on the site:\n" + "\n".join(bad)
+
+
+def exported_names(nb: Path) -> list[str]:
+    "Public functions and classes that a notebook's `#| export` cells define, in notebook order."
+    import ast
+
+    names = []
+    for c in json.loads(nb.read_text(encoding="utf-8")).get("cells", []):
+        src = "".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source", "")
+        if c.get("cell_type") != "code" or not re.search(r"^#\|\s*exports?\b", src, re.M):
+            continue
+        try:
+            tree = ast.parse("\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in src.splitlines()))
+        except SyntaxError:
+            continue
+        names += [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                  and not n.name.startswith("_")]
+    return names
+
+
+PRIVATE_TYPE = re.compile(r"\b[a-z_][\w]*(?:\.[\w]+)*\._[A-Za-z]\w*|<class '")
+
+
+def test_api_entries_in_source_order_with_parameter_tables(doms):
+    problems, checked = [], 0
+    for nb in lesson_notebooks():
+        page = str(page_of(nb))
+        if page not in doms:
+            continue
+        dom, _ = doms[page]
+        names = exported_names(nb)
+        if not names:
+            continue
+        checked += 1
+        shown = [h.strip() for h in dom.h3 if h.strip() in names]
+        if [n for n in names if n in shown] != shown or len(set(shown)) != len(shown):
+            problems.append(f"{page}: API entries {shown} are not in the order of the source {names}")
+        missing = [n for n in names if n not in shown]
+        if missing:
+            problems.append(f"{page}: exported names without an API entry: {missing}")
+        if not {"Type", "Default", "Details"} <= set(dom.th):
+            problems.append(f"{page}: no parameter table (Type | Default | Details) in the API entries")
+        if m := PRIVATE_TYPE.search(" ".join(dom.text)):
+            problems.append(f"{page}: a private type path is shown: {m.group(0)!r}")
+    assert checked, "no page documents exported names: the check would prove nothing"
+    assert not problems, "\n".join(problems)
+
+
+PROBE = """<!doctype html><html><body><pre id="out">pending</pre>
+<iframe id="f" style="width:1024px;height:900px;border:0" src="PAGE"></iframe>
+<script>
+const f = document.getElementById("f");
+f.addEventListener("load", () => setTimeout(() => {
+  const d = f.contentDocument, root = d.documentElement, bad = [];
+  if (root.scrollWidth > root.clientWidth + 1) bad.push("the page is wider than the window: " + root.scrollWidth + " > " + root.clientWidth);
+  const clips = (el) => {   // the nearest box, the element or an ancestor, that does not let content overflow
+    for (let e = el; e && e !== d.body; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowX;
+      if (o !== "visible") return o;
+    }
+    return "visible";
+  };
+  for (const pre of d.querySelectorAll("main pre")) {
+    if (pre.scrollWidth <= pre.clientWidth + 1) continue;            // fits, or wraps
+    const o = clips(pre);
+    if (o !== "auto" && o !== "scroll") bad.push("a line runs " + (o === "visible" ? "off the page" : "under a clipped box (" + o + ")") + ": " + pre.textContent.trim().slice(0, 70));
+  }
+  document.getElementById("out").textContent = "PROBE" + JSON.stringify(bad) + "PROBE";
+}, 500));
+</script></body></html>"""
+
+
+def test_long_code_lines_wrap_or_scroll(site, server, chromium):
+    "In a 1024-px window, every <pre> in a page either fits (wraps) or scrolls inside its own box; the page never gets wider."
+    base, _ = server
+    pages = [str(page_of(nb)) for nb in lesson_notebooks() if (site / page_of(nb)).is_file()]
+    probe_dir = Path(tempfile.mkdtemp(prefix="_probe", dir=site))
+    problems = []
+    try:
+        for page in pages:
+            probe = probe_dir / (page.replace("/", "_") + ".html")
+            probe.write_text(PROBE.replace("PAGE", "../" + page), encoding="utf-8")
+            r = run_chromium(chromium, "--virtual-time-budget=8000", "--dump-dom", base + probe.relative_to(site).as_posix())
+            m = re.search(r"PROBE(.*?)PROBE", r.stdout, re.S)
+            assert m, f"the overflow probe did not report for {page}:\n{r.stdout[-1500:]}{r.stderr[-1500:]}"
+            problems += [f"{page}: {b}" for b in json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))]
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    assert not problems, f"{len(problems)} overflowing code block(s):\n" + "\n".join(problems[:40])
