@@ -1222,6 +1222,9 @@ def grade_folder(assignment: str, # assignment name, e.g. "04_lora"
                 ) -> dict: # student -> result; those with an "error" were not graded in full
     "Grade every submission in `folder` in sandboxes; write grades.csv, feedback, results.json and an nbgrader course folder."
     if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if not assignment or Path(assignment).name != assignment or assignment in (".", ".."):
+        raise ValueError(f"the assignment is a folder name under the solutions, such as 04_lora; got {assignment!r}")
+    if Path(out).exists() and not Path(out).is_dir(): raise ValueError(f"the output {out} is a file; give a folder (it is created if missing)")
     solutions = Path(solutions) if solutions is not None else default_solutions()
     a = Assignment.from_source(solutions, assignment)
     subs = find_submissions(folder)
