@@ -426,7 +426,7 @@ class _CellRunner:
         if self.shell is not None:
             r = self.shell.run_cell(code, store_history=False, silent=False)
             return r.error_before_exec or r.error_in_exec
-        try: exec(compile(code, "<cell>", "exec"), self.ns)
+        try: exec(compile(code, "<cell>", "exec", dont_inherit=True), self.ns)   # not this module's __future__ imports
         except BaseException as e: return e
         return None
 
@@ -472,7 +472,7 @@ def _run_probes(ns: dict, cells: list, timeout: float, seed: int, skip: set, cha
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                exec(compile(src, f"<probes of {gid}>", "exec"), env)
+                exec(compile(src, f"<probes of {gid}>", "exec", dont_inherit=True), env)
         except BaseException as e:
             _send(chan, {"event": "probe_cell", "cell": gid, "error": _first_line(e)}); continue
         failed = False

@@ -210,12 +210,13 @@ def inject_conv_lora(model: nn.Module, # changed in place
 
 # %% ../nbs/13_beyond_text.ipynb #000032e9
 def find_targets(model: nn.Module, # any PyTorch model (real or on the meta device)
-                 kinds=(nn.Linear, nn.Conv2d), # layer types LoRA can wrap
+                 kinds=None, # layer types LoRA can wrap; None: nn.Linear and nn.Conv2d
                  inside=(), # keep layers whose parent module's class name contains one of these (e.g. "Attention")
                  within: str = "", # keep layers under this submodule (e.g. "model.language_model")
                  exclude=(), # module-name suffixes to leave out (e.g. the new head)
                 ) -> list[str]: # full module names, in model order
     "Names of the layers LoRA can adapt: of the given kinds, convolutions only when dense (groups=1), filtered by parent kind and location."
+    kinds = (nn.Linear, nn.Conv2d) if kinds is None else tuple(kinds)
     inside = (inside,) if isinstance(inside, str) else tuple(inside)
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     if within and not any(n == within for n, _ in model.named_modules()):
@@ -225,7 +226,7 @@ def find_targets(model: nn.Module, # any PyTorch model (real or on the meta devi
         if inside and not any(s in type(parent).__name__ for s in inside): continue
         for child, m in parent.named_children():
             name = f"{parent_name}.{child}" if parent_name else child
-            if not isinstance(m, tuple(kinds)) or getattr(m, "groups", 1) != 1: continue
+            if not isinstance(m, kinds) or getattr(m, "groups", 1) != 1: continue
             if within and not name.startswith(within + "."): continue
             if exclude and name_matches(name, exclude): continue
             names.append(name)
