@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None):
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=4, help="examples per rank per micro-batch")
     ap.add_argument("--blocks", type=int, default=32, help="training blocks of 64 tokens")
+    ap.add_argument("--val-blocks", type=int, default=32, help="validation blocks of 64 tokens for the train task's evaluations")
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--stages", type=int, nargs="+", default=[0, 1, 2, 3], help="ZeRO stages for the zero task")
     ap.add_argument("--max-mb", type=float, default=64, help="largest all-reduce message for the allreduce task, in MB")
@@ -545,7 +546,7 @@ def _train(env: DistEnv, args) -> dict:
     "The lesson's one training script: DDP around the tiny LM, a sharded loader, `ftcourse.train.train`, an exact distributed evaluation, a rank-0 save."
     from torch.nn.parallel import DistributedDataParallel as DDP
     train_data = _lm_blocks(args.model, "train", 64, args.blocks)
-    val_data = _lm_blocks(args.model, "validation", 64, 32)
+    val_data = _lm_blocks(args.model, "validation", 64, args.val_blocks)
     model = _load_lm(args.model, env.device)
     before = lm_metrics(distributed_evaluate(model, val_data))["loss"]
     if env.world_size > 1: model = DDP(model, device_ids=[env.device.index] if env.device.type == "cuda" else None)

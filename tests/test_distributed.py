@@ -13,7 +13,7 @@ os.environ.setdefault("DS_ACCELERATOR", "cuda" if torch.cuda.is_available() else
 from ftcourse import distributed as D
 from ftcourse.core import asset_path
 
-TRAIN = ["--blocks", "8", "--epochs", "2", "--batch-size", "2"]       # 4 optimizer steps per job on 4 blocks per rank: enough to compare, cheap to run
+TRAIN = ["--blocks", "8", "--epochs", "2", "--batch-size", "2", "--val-blocks", "8"]   # 4 optimizer steps per job on 4 blocks per rank: enough to compare, cheap to run
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_rank0_checkpoint_is_the_trained_model(jobs):
     from transformers import AutoModelForCausalLM
     r = jobs["torchrun"]["train"]
     model = AutoModelForCausalLM.from_pretrained(r["checkpoint"])
-    val = D._lm_blocks("tinylm", "validation", 64, 32)
+    val = D._lm_blocks("tinylm", "validation", 64, 8)                    # the job's --val-blocks
     threads = torch.get_num_threads()
     torch.set_num_threads(1)                                             # as in the job: the same arithmetic
     try: loss = D.lm_metrics(D.distributed_evaluate(model, val))["loss"]
