@@ -98,6 +98,7 @@ class RunConfig:
     save_every: int | None = None # a resumable checkpoint every N steps (None: at each validation)
     head_only_baseline: bool = True # also train the classification head alone on the frozen encoder
     export: bool = True # merge, export to ONNX and check parity
+    onnx_dynamo: bool = False # export with torch.export (dynamo=True) instead of the TorchScript-based exporter (5x faster here)
     int8: bool = True # quantize the export to int8 (and serve that)
     serve: bool = True # start the service on loopback and send the test set through HTTP
     threads: int = 1 # ONNX Runtime threads (export checks and serving)
@@ -204,12 +205,13 @@ def _paired(a_correct, b_correct) -> dict:
     return {"delta": round(t.delta, 4), "p_value": round(t.p_value, 4), "test": t.test}
 
 def _same_run(out: Path, config: RunConfig):
-    "A folder holds one run: a restart with another configuration would mix two runs' checkpoints."
+    "A folder holds one run: restarting with another configuration would mix two runs' checkpoints."
     saved = out / "config.yaml"
-    if saved.exists():
+    if saved.exists() and any(out.glob("train*/checkpoints/latest")):
         before = yaml.safe_load(saved.read_text())
         diff = sorted(k for k in set(before) | set(config.to_dict()) if before.get(k) != config.to_dict().get(k))
-        if diff: raise ConfigError(f"{out} holds a run with another configuration (fields {diff} differ): choose another output folder, or delete it to start over")
+        if diff: raise ConfigError(f"{out} holds checkpoints of a run with another configuration (fields {diff} differ): "
+                                   "choose another output folder, or delete it to start over")
     out.mkdir(parents=True, exist_ok=True)
     saved.write_text(config.to_yaml())
 
@@ -317,8 +319,8 @@ def run_pipeline(config: RunConfig, # the run (see `load_config`)
         val_ds, test_ds = (_split(ds, s, config.eval_limit, config.seed) for s in ("validation", "test"))
         test_texts, y = list(test_ds["text"]), np.array([labels.index(l) for l in test_ds["label"]])
         rep["data"] = {"source": config.data, "classes": labels, "train": len(train_ds), "validation": len(val_ds), "test": len(y),
-                       "validation_issues": check.totals}
-        log(f"data: {config.data}, {len(labels)} classes, train {len(train_ds)}, validation {len(val_ds)}, test {len(y)}; issues {check.totals}")
+                       "validation_issues": check.totals()}
+        log(f"data: {config.data}, {len(labels)} classes, train {len(train_ds)}, validation {len(val_ds)}, test {len(y)}; issues {check.totals()}")
 
     tcfg = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, warmup=config.warmup, weight_decay=config.weight_decay,
                        seed=config.seed, eval_every=config.eval_every, save_every=config.save_every, progress=False)
@@ -386,7 +388,7 @@ def run_pipeline(config: RunConfig, # the run (see `load_config`)
             if config.method == "lora" and rep["merge"]["max_abs_logit_diff_vs_trained"] > 1e-3:
                 raise RuntimeError(f"the merged model differs from the trained one by {rep['merge']['max_abs_logit_diff_vs_trained']:.2e} in the logits")
         with stages("export ONNX"):
-            onnx_path = export_onnx(merged, out / "model.onnx")
+            onnx_path = export_onnx(merged, out / "model.onnx", dynamo=config.onnx_dynamo)
             sess = ort_session(onnx_path, config.threads)
             parity = check_parity(merged, sess)
             fp32_logits = onnx_logits(sess, tok, test_texts, max_length=config.max_length)
