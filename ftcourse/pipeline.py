@@ -23,7 +23,7 @@ from .quant import load_qlora
 from .memory import training_memory, measure_training_memory
 from .evaluation import (confusion_matrix, precision_recall_f1, paired_bootstrap_test, plot_confusion_matrix, write_model_card,
                                  MetricResult)
-from .serving import (load_merged, export_onnx, ort_session, check_parity, onnx_logits, quantize_int8, ServeConfig, create_app,
+from .serving import (quantized_layers, load_merged, export_onnx, ort_session, check_parity, onnx_logits, quantize_int8, ServeConfig, create_app,
                               BackgroundServer)
 
 # %% auto #0
@@ -181,7 +181,9 @@ def fine_tune(model, tokenizer, # from `build_classifier`
     def eval_fn(m):                                   # one pass over validation gives both numbers
         logits = classifier_logits(m, tokenizer, val_texts, max_length=max_length)
         return {"val_loss": F.cross_entropy(logits, torch.from_numpy(val_y)).item(), "val_accuracy": float((logits.argmax(-1).numpy() == val_y).mean())}
-    cfg = dataclasses.replace(config, metric="val_accuracy", greater_is_better=True)
+    # bitsandbytes' 4-bit state dict does not load back into a 4-bit model (its quantization constants come back as
+    # unexpected keys), so a QLoRA run keeps its last weights rather than reloading the best evaluation's
+    cfg = dataclasses.replace(config, metric="val_accuracy", greater_is_better=True, load_best=config.load_best and not quantized_layers(model))
     return train(model, tokenize_classification(train_ds, tokenizer, labels, max_length), cfg,
                  collate_fn=DataCollatorWithPadding(tokenizer), eval_fn=eval_fn)
 
