@@ -304,7 +304,6 @@ def run_pipeline(config: RunConfig, # the run (see `load_config`)
                  log: Callable = print, # where progress lines go
                 ) -> dict: # the report, also written to out/report.json and out/report.md
     "Validate the data, fine-tune against baselines, evaluate with intervals, save, merge, export, quantize, serve, check, report."
-    import matplotlib; matplotlib.use("Agg")
     out, stages = Path(out), Stages(log)
     if out.exists() and not out.is_dir(): raise ConfigError(f"output {out} exists and is not a directory")
     _same_run(out, config)
