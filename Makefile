@@ -60,8 +60,11 @@ lessons: env sandbox
 	  > ../$(LESSONS_LOG); rc=$$?; cat ../$(LESSONS_LOG); exit $$rc
 
 ## pytest: library API, CLI, demo, grading pipeline, assets, docs site in a real browser.
+## Tests marked `slow` (long trainings, third-party servers) run with `make pytest SLOW=1`.
+## Two pytest workers, one test file each at a time, one compute thread each (tests/conftest.py); PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 pytest: env browser sandbox
-	FTCOURSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+	FTCOURSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -ra --durations=25 -n $(PYTEST_WORKERS) --dist loadfile $(if $(SLOW),,-m "not slow") $(PYTEST_ARGS)
 
 ## Debian's chromium for the docs browser check (needs root the first time; a no-op when present).
 ## Without recommended packages: 25 packages instead of 130, no systemd upgrade; headless needs none of them.

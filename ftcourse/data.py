@@ -293,7 +293,9 @@ def near_duplicates(texts, # the texts to compare, e.g. one split's examples
     return sorted(out)
 
 # %% ../nbs/01_data.ipynb #ec792139
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# bounded parts (RFC 5321: 64-character local part, 63-character labels) and a match that can only start where
+# the local part starts: the scan stays linear in the text's length (unbounded, a 300,000-character word took 96 s)
+EMAIL_RE = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,63}")
 PHONE_RE = re.compile(r"(?<![\w-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{2,4})[\s.-]\d{3,4}[\s.-]\d{3,4}(?![\w-])")
 
 def find_pii(text: str) -> dict[str, list[str]]:

@@ -426,7 +426,7 @@ class _CellRunner:
         if self.shell is not None:
             r = self.shell.run_cell(code, store_history=False, silent=False)
             return r.error_before_exec or r.error_in_exec
-        try: exec(compile(code, "<cell>", "exec"), self.ns)
+        try: exec(compile(code, "<cell>", "exec", dont_inherit=True), self.ns)   # not this module's __future__ imports
         except BaseException as e: return e
         return None
 
@@ -472,7 +472,7 @@ def _run_probes(ns: dict, cells: list, timeout: float, seed: int, skip: set, cha
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                exec(compile(src, f"<probes of {gid}>", "exec"), env)
+                exec(compile(src, f"<probes of {gid}>", "exec", dont_inherit=True), env)
         except BaseException as e:
             _send(chan, {"event": "probe_cell", "cell": gid, "error": _first_line(e)}); continue
         failed = False
@@ -1222,6 +1222,9 @@ def grade_folder(assignment: str, # assignment name, e.g. "04_lora"
                 ) -> dict: # student -> result; those with an "error" were not graded in full
     "Grade every submission in `folder` in sandboxes; write grades.csv, feedback, results.json and an nbgrader course folder."
     if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if not assignment or Path(assignment).name != assignment or assignment in (".", ".."):
+        raise ValueError(f"the assignment is a folder name under the solutions, such as 04_lora; got {assignment!r}")
+    if Path(out).exists() and not Path(out).is_dir(): raise ValueError(f"the output {out} is a file; give a folder (it is created if missing)")
     solutions = Path(solutions) if solutions is not None else default_solutions()
     a = Assignment.from_source(solutions, assignment)
     subs = find_submissions(folder)

@@ -794,16 +794,19 @@ def request_models(max_texts: int = 64, # most texts per classification request
     return ClassifyRequest, GenerateRequest
 
 class Prediction(BaseModel):
+    "One text's answer: the most probable label, its probability and, on request, every logit."
     label: str
     score: float # softmax probability of the label
     logits: list[float] | None = None
 
 class ClassifyResponse(BaseModel):
+    "The body of a /classify answer: which model and adapter answered, one prediction per text."
     model: str
     adapter: str | None # the adapter that answered
     predictions: list[Prediction]
 
 class GenerateResponse(BaseModel):
+    "The body of a /generate answer: which model and adapter answered, the completion and its length in tokens."
     model: str
     adapter: str | None
     completion: str

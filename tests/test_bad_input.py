@@ -50,8 +50,10 @@ def test_malformed_files_name_file_and_line_and_keep_every_valid_row(case, tmp_p
         assert len(load_data(path)) == len(kept)
 
 
-def test_validate_keeps_good_rows_and_leaves_no_temporary_folder(tmp_path):
+def test_validate_keeps_good_rows_and_leaves_no_temporary_folder(tmp_path, monkeypatch):
     (tmp_path / "train.jsonl").write_bytes(b'{"text": "a", "label": "x"}\n{"text": 3, "label": "y"}\n{"text": "c", "label": "y"}\n')
+    private = tmp_path / "tmp"; private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))   # a temporary folder of its own: nothing else writes there
     before = set(os.listdir(tempfile.gettempdir()))
     rep = validate(tmp_path)
     assert [(i.check, i.line) for i in rep.issues if i.check == "malformed"] == [("malformed", 2)] and rep.rows == {"train": 2}

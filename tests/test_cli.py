@@ -66,3 +66,22 @@ def test_every_demo_flag_says_what_it_does_and_its_default():
     for flag in ("--config", "--out", "--epochs", "--rank", "--alpha", "--lr", "--model", "--device", "--train-limit", "--seed"):
         line = r.stdout[r.stdout.index(flag):].split("\n--")[0]
         assert "default" in line, f"{flag} has no default in its help: {line!r}"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["grade", "04_lora", "{subs}", "--workers", "0"], "--workers: expected an integer >= 1"),
+    (["grade", "04_lora", "{subs}", "--workers", "-1"], "--workers: expected an integer >= 1"),
+    (["grade", "", "{subs}"], "the assignment is a folder name"),
+    (["grade", "../04_lora", "{subs}"], "the assignment is a folder name"),
+    (["grade", "04_lora", "{subs}", "--out", "{file}"], "is a file; give a folder"),
+    (["serve", "--port", "0"], "--port must be between 1 and 65535"),
+    (["serve", "--port", "70000"], "--port must be between 1 and 65535"),
+    (["serve", "--workers", "0"], "--workers must be at least 1"),
+])
+def test_grade_and_serve_arguments_are_one_clear_line(tmp_path, args, message):
+    "Wrong arguments stop before any work with one line on stderr and exit status 2; nothing is written."
+    (tmp_path / "subs").mkdir(); (tmp_path / "f").write_text("x")
+    args = [a.format(subs=tmp_path / "subs", file=tmp_path / "f") for a in args]
+    r = run(*args, timeout=120)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (r.returncode, r.stderr[-2000:])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "subs"] and (tmp_path / "f").read_text() == "x"

@@ -436,7 +436,7 @@ def exported_names(nb: Path) -> list[str]:
     return names
 
 
-PRIVATE_TYPE = re.compile(r"\b[a-z_][\w]*(?:\.[\w]+)*\._[A-Za-z]\w*|<class '")
+PRIVATE_TYPE = re.compile(r"\b[a-z_][\w]*(?:\.[\w]+)*\._[A-Z]\w*|<class '")   # a private class path (numpy._ArrayFunctionDispatcher), not a function such as os._exit
 
 
 def test_api_entries_in_source_order_with_parameter_tables(doms):

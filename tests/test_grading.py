@@ -15,7 +15,7 @@ ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir())
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-FAST = Limits(cell_timeout=5, wall_timeout=40, total_timeout=300, memory=4 * 2**30)   # CPU seconds per cell: an honest cell needs < 2
+FAST = Limits(cell_timeout=5, wall_timeout=120, total_timeout=400, memory=4 * 2**30)   # CPU seconds per cell: an honest cell needs < 2
 
 
 def need_sandbox():
