@@ -20,7 +20,7 @@ $(STAMP): requirements-cpu.txt pyproject.toml
 
 env: $(STAMP)
 
-## The main job: LoRA fine-tune on the bundled assets, evaluate, save, merge, report (demo_out/).
+## The main job: lesson 09's pipeline on the bundled assets (fine-tune, evaluate, export, int8, serve, check, report) into demo_out/
 demo: env
 	$(BIN)/ftcourse demo --out demo_out
 

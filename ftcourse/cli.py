@@ -15,125 +15,55 @@ import torch
 __all__ = ['run_demo', 'main']
 
 # %% ../nbs/95_cli.ipynb #f92f1649
-def _accuracy(correct) -> dict:
-    from ftcourse.core import bootstrap_ci
-    est, lo, hi = bootstrap_ci(correct)
-    return {"accuracy": round(est, 4), "ci95": [round(lo, 4), round(hi, 4)]}
-
 def _check_demo_args(out, epochs, r, alpha, lr, train_limit):
-    "Every argument checked before any work: one clear error for the first bad one."
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if isinstance(r, bool) or not isinstance(r, int) or r < 1: raise ValueError(f"rank must be an integer >= 1, got {r!r}")
+    "Every flag checked before any work: one clear error for the first bad one (None: not given, the configuration decides)."
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1): raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1): raise ValueError(f"rank must be an integer >= 1, got {r!r}")
     for name, v in (("alpha", alpha), ("lr", lr)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0: raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0): raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
     if train_limit is not None and (isinstance(train_limit, bool) or not isinstance(train_limit, int) or train_limit < 1):
         raise ValueError(f"train_limit must be an integer >= 1 (or omitted for all examples), got {train_limit!r}")
     out = Path(out)
     if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} exists and is not a directory")
 
-def run_demo(out: str | os.PathLike = "demo_out", # directory for the adapter and the report
-             epochs: int = 2, # training epochs for both the baseline and LoRA
-             r: int = 8, alpha: float = 16, lr: float = 1e-3, # LoRA rank, scale numerator, peak learning rate
-             model: str = "minilm", # bundled name, directory or hub id of the encoder
-             device: str = "auto", # "auto", "cpu", "cuda", ...
+def run_demo(out: str | os.PathLike = "demo_out", # the run's folder (created if missing; an interrupted run there resumes)
+             config: str | os.PathLike | None = None, # a YAML run configuration (None: the bundled one)
+             epochs: int | None = None, # training epochs (None: the configuration's)
+             r: int | None = None, alpha: float | None = None, lr: float | None = None, # LoRA rank, scale numerator, peak learning rate
+             model: str | None = None, # bundled name, directory or hub id of the encoder
+             device: str | None = None, # "auto", "cpu", "cuda", ...
              train_limit: int | None = None, # use only this many training examples (a quick smoke run)
-             seed: int = 0,
+             seed: int | None = None,
             ) -> dict: # the report, also written to out/report.json
-    "Fine-tune with LoRA against baselines, save, reload, merge, verify and report."
+    "Run lesson 09's pipeline on a configuration file, with single fields overridden."
     _check_demo_args(out, epochs, r, alpha, lr, train_limit)
-    import matplotlib; matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from transformers import DataCollatorWithPadding
-    from ftcourse.core import get_device, seed_everything, load_bundled, env_report, Timer, bootstrap_ci
-    from ftcourse.data import class_names, tokenize_classification
-    from ftcourse.train import (TrainConfig, train, load_classifier, count_parameters, classifier_logits, set_trainable, plot_history)
-    from ftcourse.lora import inject_lora, save_adapter, load_adapter, merge_lora, ADAPTER_WEIGHTS
-    out, dev = Path(out), get_device(device)
-    out.mkdir(parents=True, exist_ok=True)
-    with Timer() as total:
-        data = load_bundled("wordnet_topics")
-        labels = class_names(data)
-        train_texts = data["train"].shuffle(seed=seed)
-        if train_limit: train_texts = train_texts.select(range(min(train_limit, len(train_texts))))
-        test_texts, y = list(data["test"]["text"]), np.array([labels.index(l) for l in data["test"]["label"]])
-        print(f"data: wordnet_topics, {len(labels)} classes, train {len(train_texts)}, test {len(y)}")
-        cfg = TrainConfig(epochs=epochs, batch_size=32, lr=lr, warmup=0.1, weight_decay=0.0, seed=seed)
-
-        def fine_tune(prepare):
-            seed_everything(seed)
-            m, tok = load_classifier(model, labels, dev)
-            prepare(m)
-            run = train(m, tokenize_classification(train_texts, tok, labels), cfg, collate_fn=DataCollatorWithPadding(tok))
-            return m, tok, run
-
-        train_ids = np.array([labels.index(l) for l in train_texts["label"]])
-        res = {"majority class": {**_accuracy(y == np.bincount(train_ids, minlength=len(labels)).argmax()), "trainable_params": 0}}
-        print("baseline: head only (frozen encoder)")
-        probe, tok, h_probe = fine_tune(lambda m: set_trainable(m, 0))
-        probe_correct = classifier_logits(probe, tok, test_texts).argmax(-1).numpy() == y
-        res["head only"] = {**_accuracy(probe_correct), "trainable_params": count_parameters(probe)[0], "train_seconds": round(h_probe["seconds"], 1)}
-        del probe
-
-        print(f"LoRA r={r} alpha={alpha} on query/value + head")
-        lora, tok, h_lora = fine_tune(lambda m: inject_lora(m, targets=("query", "value"), r=r, alpha=alpha, trainable=("classifier", "pooler")))
-        logits = classifier_logits(lora, tok, test_texts)
-        lora_correct = logits.argmax(-1).numpy() == y
-        res["LoRA"] = {**_accuracy(lora_correct), "trainable_params": count_parameters(lora)[0], "train_seconds": round(h_lora["seconds"], 1)}
-        d, dlo, dhi = bootstrap_ci(lora_correct.astype(float) - probe_correct.astype(float))
-
-        adir = save_adapter(lora, out / "adapter", base_model=model)
-        reloaded = load_adapter(load_classifier(model, labels, dev)[0], adir)
-        reload_diff = (classifier_logits(reloaded, tok, test_texts) - logits).abs().max().item()
-        del reloaded
-        merge_lora(lora)
-        merged_diff = (classifier_logits(lora, tok, test_texts) - logits).abs().max().item()
-        if merged_diff > 1e-4 or reload_diff > 1e-5:
-            raise RuntimeError(f"verification failed: merged vs unmerged {merged_diff:.2e}, reloaded vs trained {reload_diff:.2e}")
-
-    ax = plot_history(h_probe["history"], "loss", smooth=10, label="head only")
-    plot_history(h_lora["history"], "loss", ax=ax, smooth=10, label=f"LoRA r={r}")
-    ax.set(ylabel="training loss (moving average)", title="MiniLM on WordNet categories")
-    ax.figure.savefig(out / "loss.png", dpi=120, bbox_inches="tight"); plt.close(ax.figure)
-
-    report = {"task": "wordnet_topics: WordNet definition -> category", "classes": labels, "model": model,
-              "train_examples": len(train_texts), "test_examples": len(y), "epochs": epochs, "lora": {"r": r, "alpha": alpha, "lr": lr},
-              "results": res, "lora_minus_head_only": {"accuracy": round(d, 4), "ci95": [round(dlo, 4), round(dhi, 4)]},
-              "adapter_kb": round((adir / ADAPTER_WEIGHTS).stat().st_size / 1e3, 1),
-              "checks": {"reloaded_adapter_max_abs_diff": reload_diff, "merged_vs_unmerged_max_abs_diff": merged_diff},
-              "seconds": round(total.seconds, 1), "environment": env_report(device=dev)}
-    (out / "report.json").write_text(json.dumps(report, indent=2))
-    (out / "report.md").write_text(_report_markdown(report))
-    print(_report_markdown(report))
-    return report
-
-def _report_markdown(rep: dict) -> str:
-    lines = [f"# ftcourse demo: {rep['task']}", "", f"{rep['train_examples']} training, {rep['test_examples']} test examples; {rep['epochs']} epochs.", "",
-             "| method | trainable params | test accuracy | 95% CI |", "|---|---:|---:|---|"]
-    for name, r in rep["results"].items():
-        lines.append(f"| {name} | {r['trainable_params']:,} | {r['accuracy']:.3f} | [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}] |")
-    d = rep["lora_minus_head_only"]
-    c = rep["checks"]
-    lines += ["", f"LoRA minus head only: {d['accuracy']:+.3f}, 95% CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}] (paired bootstrap).",
-              f"Adapter: {rep['adapter_kb']} kB. Reloaded adapter vs trained: max |Δlogit| {c['reloaded_adapter_max_abs_diff']:.1e}; "
-              f"merged vs unmerged: {c['merged_vs_unmerged_max_abs_diff']:.1e}.", f"Total time {rep['seconds']} s.", ""]
-    return "\n".join(lines)
+    from ftcourse.core import asset_path
+    from ftcourse.pipeline import load_config, run_pipeline, EXAMPLE_CONFIG
+    cfg = load_config(config or asset_path(EXAMPLE_CONFIG), epochs=epochs, r=r, alpha=alpha, lr=lr, model=model, device=device,
+                      train_limit=train_limit, seed=seed)
+    rep = run_pipeline(cfg, out)
+    print((Path(out) / "report.md").read_text())
+    return rep
 
 # %% ../nbs/95_cli.ipynb #12c1f699
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ftcourse", description="ftcourse: fine-tuning, from scratch and with the libraries.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("demo", help="LoRA fine-tune on the bundled assets, evaluate, save, merge, report",
-                       description="Fine-tune MiniLM with LoRA on the bundled WordNet categories against a majority-class and a "
-                                   "head-only baseline, save and reload the adapter, merge it, and write report.json, report.md and loss.png.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    d.add_argument("--out", default="demo_out", help="directory for the adapter and the report (created if missing)")
-    d.add_argument("--epochs", type=int, default=2, help="training epochs for the baseline and for LoRA")
-    d.add_argument("--rank", type=int, default=8, help="LoRA rank r")
-    d.add_argument("--alpha", type=float, default=16, help="LoRA scale numerator alpha (the update is scaled by alpha / r)")
-    d.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
-    d.add_argument("--model", default="minilm", help="bundled model name, local directory or hub id of the encoder")
-    d.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    d.add_argument("--train-limit", type=int, default=None, help="train on only this many examples (a quick run); default: all")
+    d = sub.add_parser("demo", help="the pipeline of lesson 09: fine-tune, evaluate, export, serve, check, report",
+                       description="Run the capstone pipeline on a YAML run configuration (default: the bundled MiniLM + LoRA run on the "
+                                   "WordNet categories): validate data, fine-tune against baselines, evaluate with intervals, save the adapter "
+                                   "and model card, merge, export to ONNX, quantize to int8, serve on loopback, check served = offline, report. "
+                                   "Flags override single fields of the configuration; started again in the same folder, a run resumes.")
+    d.add_argument("--config", default=None, help="a YAML run configuration (default: the bundled ftcourse/assets/configs/wordnet_topics_lora.yaml)")
+    d.add_argument("--out", default="demo_out", help="directory of the run: checkpoints, adapter, exports, report (default: demo_out)")
+    d.add_argument("--epochs", type=int, default=None, help="training epochs (default: the configuration's, 1 in the bundled one)")
+    d.add_argument("--rank", type=int, default=None, help="LoRA rank r (default: the configuration's, 8)")
+    d.add_argument("--alpha", type=float, default=None, help="LoRA scale numerator alpha; the update is scaled by alpha / r (default: the configuration's, 16)")
+    d.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the configuration's, 1e-3)")
+    d.add_argument("--model", default=None, help="bundled model name, local directory or hub id of the encoder (default: the configuration's, minilm)")
+    d.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default: the configuration's, auto)")
+    d.add_argument("--train-limit", type=int, default=None, help="train on only this many examples, a quick run (default: the configuration's, all)")
+    d.add_argument("--seed", type=int, default=None, help="seed of the run (default: the configuration's, 0)")
     from ftcourse.grading import add_check_arguments, add_grade_arguments   # the grading subcommands live with the grader
     add_check_arguments(sub.add_parser("check", help="self-check an exercise notebook: which part passes, which fails"))
     add_grade_arguments(sub.add_parser("grade", help="grade a cohort in sandboxes, hidden tests included (instructors)"))
@@ -156,8 +86,8 @@ def main(argv=None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1"); os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     try:
         if args.cmd == "demo":
-            run_demo(args.out, epochs=args.epochs, r=args.rank, alpha=args.alpha, lr=args.lr, model=args.model,
-                     device=args.device, train_limit=args.train_limit)
+            run_demo(args.out, config=args.config, epochs=args.epochs, r=args.rank, alpha=args.alpha, lr=args.lr, model=args.model,
+                     device=args.device, train_limit=args.train_limit, seed=args.seed)
         elif args.cmd == "check":
             from ftcourse.grading import check_command
             return check_command(args)

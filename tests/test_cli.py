@@ -13,7 +13,7 @@ def run(*args, timeout=600):
 
 
 def test_demo_small_budget(tmp_path):
-    "The main job end to end on a small training budget: report, adapter, plot, and its own checks."
+    "The main job end to end on a small training budget: report, adapter with model card, exports, the served check, plots."
     r = run("demo", "--out", str(tmp_path), "--epochs", "1", "--train-limit", "640")
     assert r.returncode == 0, r.stderr[-3000:]
     rep = json.loads((tmp_path / "report.json").read_text())
@@ -22,9 +22,10 @@ def test_demo_small_budget(tmp_path):
     for name in res: assert res[name]["ci95"][0] <= res[name]["accuracy"] <= res[name]["ci95"][1]
     assert res["LoRA"]["accuracy"] > res["majority class"]["accuracy"] + 0.2   # it learned something real
     assert 0 < res["LoRA"]["trainable_params"] < 0.02 * 22_700_000
-    assert rep["checks"]["merged_vs_unmerged_max_abs_diff"] < 1e-4
-    assert rep["checks"]["reloaded_adapter_max_abs_diff"] < 1e-5
-    assert (tmp_path / "adapter" / "adapter_model.safetensors").exists() and (tmp_path / "loss.png").stat().st_size > 5000
+    assert rep["merge"]["max_abs_logit_diff_vs_trained"] < 1e-4
+    assert rep["serving"]["agreement"] == 1.0 and rep["serving"]["requests"] == rep["data"]["test"] == 480
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").exists() and (tmp_path / "adapter" / "README.md").exists()
+    assert (tmp_path / "model.int8.onnx").exists() and (tmp_path / "training.png").stat().st_size > 5000
     assert "| LoRA |" in (tmp_path / "report.md").read_text()
 
 
@@ -62,7 +63,7 @@ def test_demo_output_that_is_a_file_is_refused_first(tmp_path):
 def test_every_demo_flag_says_what_it_does_and_its_default():
     r = run("demo", "--help", timeout=60)
     assert r.returncode == 0
-    for flag in ("--out", "--epochs", "--rank", "--alpha", "--lr", "--model", "--device", "--train-limit"):
+    for flag in ("--config", "--out", "--epochs", "--rank", "--alpha", "--lr", "--model", "--device", "--train-limit", "--seed"):
         line = r.stdout[r.stdout.index(flag):].split("\n--")[0]
         assert "default" in line, f"{flag} has no default in its help: {line!r}"
 
