@@ -24,9 +24,9 @@ from .data import next_token_loss
 __all__ = ['SCHEDULES', 'OPTIMIZERS', 'PRECISIONS', 'POINTER', 'MODEL_FILE', 'STATE_FILE', 'PROGRESS_FILE', 'load_classifier',
            'load_causal_lm', 'count_parameters', 'classifier_logits', 'predict_classifier', 'lr_lambda',
            'make_optimizer', 'accumulation_groups', 'clip_and_step', 'enable_gradient_checkpointing', 'EarlyStopping',
-           'rng_state', 'set_rng_state', 'save_training_state', 'latest_checkpoint', 'load_training_state',
-           'MetricsLogger', 'TrainConfig', 'to_device', 'model_loss', 'evaluate', 'train', 'plot_history',
-           'training_arguments', 'block_index', 'set_trainable', 'layerwise_lr_groups', 'token_nll']
+           'rng_state', 'set_rng_state', 'checkpoint_tensors', 'save_training_state', 'latest_checkpoint',
+           'load_training_state', 'MetricsLogger', 'TrainConfig', 'to_device', 'model_loss', 'evaluate', 'train',
+           'plot_history', 'training_arguments', 'block_index', 'set_trainable', 'layerwise_lr_groups', 'token_nll']
 
 # %% ../nbs/03_training.ipynb #8b232a88
 def _load_pretrained(auto_class, name: str, device, **kwargs):
@@ -227,6 +227,25 @@ def _write_pointer(root: Path, name: str):
     os.replace(tmp, root / POINTER)
     _fsync(root)
 
+def checkpoint_tensors(model: nn.Module) -> dict:
+    "What a checkpoint holds: every parameter and buffer, except frozen quantized weights (integer storage, such as bitsandbytes' 4-bit), which training never changes and which reload from the base model."
+    tensors = {n: p for n, p in model.named_parameters() if p.is_floating_point() or p.requires_grad}
+    tensors.update(dict(model.named_buffers()))
+    return tensors
+
+def _save_weights(model: nn.Module, path):
+    from safetensors.torch import save_file
+    save_file({n: t.detach().contiguous() for n, t in checkpoint_tensors(model).items()}, str(path))
+
+def _load_weights(model: nn.Module, path):
+    "Copy a checkpoint's tensors into the model in place; the names must match `checkpoint_tensors(model)` exactly."
+    from safetensors.torch import load_file
+    want, got = checkpoint_tensors(model), load_file(str(path))
+    if set(want) != set(got):
+        raise RuntimeError(f"{path} does not fit this model: missing {sorted(set(want) - set(got))[:5]}, unexpected {sorted(set(got) - set(want))[:5]}")
+    with torch.no_grad():
+        for n, t in want.items(): t.copy_(got[n])
+
 def save_training_state(out_dir: str | os.PathLike, # the run's folder; checkpoints go to out_dir/checkpoints/step-NNNNNNNN
                         model: nn.Module, # the model being trained
                         optimizer: torch.optim.Optimizer, # its optimizer (moments, step counts)
@@ -236,7 +255,6 @@ def save_training_state(out_dir: str | os.PathLike, # the run's folder; checkpoi
                         keep: int = 2, # how many checkpoints to keep (the oldest are deleted after the pointer moves)
                        ) -> Path: # the new checkpoint's folder
     "Write a resumable checkpoint atomically: files into a temporary folder, fsync, rename, then move the `latest` pointer."
-    from safetensors.torch import save_model
     progress = dict(progress or {})
     if "step" not in progress: raise ValueError("progress must contain the optimizer step, e.g. {'step': 100}")
     root = Path(out_dir) / "checkpoints"; root.mkdir(parents=True, exist_ok=True)
@@ -244,7 +262,7 @@ def save_training_state(out_dir: str | os.PathLike, # the run's folder; checkpoi
     tmp = root / f".tmp-{name}"
     if tmp.exists(): shutil.rmtree(tmp)
     tmp.mkdir()
-    save_model(model, str(tmp / MODEL_FILE))
+    _save_weights(model, tmp / MODEL_FILE)
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
                 "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None, "rng": rng_state()},
                tmp / STATE_FILE)
@@ -276,15 +294,13 @@ def load_training_state(path: str | os.PathLike, # a checkpoint folder (see `lat
                         restore_rng: bool = True, # also restore the random number generators
                        ) -> dict: # the `progress` dict it was saved with
     "Load a checkpoint written by `save_training_state` into the model, optimizer, scheduler, scaler and RNGs."
-    from safetensors.torch import load_model
     path = Path(path)
     if not (path / PROGRESS_FILE).exists(): raise FileNotFoundError(f"{path} is not a checkpoint: it has no {PROGRESS_FILE}")
     progress = json.loads((path / PROGRESS_FILE).read_text())
     for name, size in progress.pop("files").items():
         got = (path / name).stat().st_size if (path / name).exists() else None
         if got != size: raise RuntimeError(f"checkpoint {path} is damaged: {name} has {got} bytes, {size} were written")
-    device = next(model.parameters()).device
-    load_model(model, str(path / MODEL_FILE), device=str(device))
+    _load_weights(model, path / MODEL_FILE)
     state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
     if optimizer is not None: optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state["scheduler"] is not None: scheduler.load_state_dict(state["scheduler"])
@@ -521,17 +537,17 @@ def _checkpoint(cfg, model, opt, sched, scaler, state, stopper, logger, t0):
 
 def _save_best(model: nn.Module, out_dir):
     "Keep the best weights: on disk (atomically) when the run has a folder, else in memory."
-    if not out_dir: return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    from safetensors.torch import save_model
+    if not out_dir: return {k: v.detach().to("cpu", copy=True) for k, v in checkpoint_tensors(model).items()}
     best = Path(out_dir) / "best"; best.mkdir(parents=True, exist_ok=True)
-    save_model(model, str(best / f".{MODEL_FILE}.tmp")); _fsync(best / f".{MODEL_FILE}.tmp")
+    _save_weights(model, best / f".{MODEL_FILE}.tmp"); _fsync(best / f".{MODEL_FILE}.tmp")
     os.replace(best / f".{MODEL_FILE}.tmp", best / MODEL_FILE); _fsync(best)
 
 def _load_best(model: nn.Module, weights, out_dir):
-    if weights is not None: model.load_state_dict(weights); return
-    if out_dir and (Path(out_dir) / "best" / MODEL_FILE).exists():
-        from safetensors.torch import load_model
-        load_model(model, str(Path(out_dir) / "best" / MODEL_FILE), device=str(next(model.parameters()).device))
+    if weights is not None:
+        with torch.no_grad():
+            for n, t in checkpoint_tensors(model).items(): t.copy_(weights[n])
+        return
+    if out_dir and (Path(out_dir) / "best" / MODEL_FILE).exists(): _load_weights(model, Path(out_dir) / "best" / MODEL_FILE)
 
 # %% ../nbs/03_training.ipynb #5836e98f
 def plot_history(history: list[dict], # `train(...)["history"]`
