@@ -3,12 +3,13 @@ under 32 concurrent clients (closed loop) and under an open-loop schedule at sev
 
 Each server is `ftcourse serve` in its own process on loopback; the load generator runs in this process.
 The two servers are measured in alternating rounds (ratios of medians), so machine noise hits both.
-Texts are the bundled WordNet definitions (test split), one per request. Open-loop latency counts from the
+Before the servers start, the predictor's own time per text (one per call against 32 per call, no HTTP) is measured:
+the most that batching can give on this machine. Texts are the bundled WordNet definitions (test split), one per request. Open-loop latency counts from the
 time a request was due, so a server that falls behind shows its queue instead of slowing the client.
 
     .venv/bin/python bench/serving_throughput.py [--rounds 3] [--requests 320] [--backend torch|onnx|int8] [--threads 1]
 """
-import argparse, json, os, statistics, tempfile
+import argparse, json, os, statistics, tempfile, time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 from ftcourse.core import load_bundled
@@ -30,6 +31,12 @@ def main():
         model = load_predictor(ServeConfig(**base)).model
         path = export_onnx(model, f"{tmp}/classifier.onnx", dynamo=False)
         base["onnx"] = str(quantize_int8(path, f"{tmp}/classifier_int8.onnx") if a.backend == "int8" else path)
+    # The ceiling without HTTP: the predictor's time per text, one text per call against 32 texts per call (in this process).
+    pred = load_predictor(ServeConfig(**base))
+    for _ in range(3): pred(None, texts[:32])
+    t0 = time.perf_counter(); [pred(None, [texts[i]]) for i in range(64)]; alone = (time.perf_counter() - t0) / 64
+    t0 = time.perf_counter(); [pred(None, texts[i:i + 32]) for i in range(0, 320, 32)]; batched_text = (time.perf_counter() - t0) / 320
+    del pred
     configs = {"batched": ServeConfig(**base, max_batch=32, max_wait_ms=5), "one at a time": ServeConfig(**base, max_batch=1, max_wait_ms=0)}
     closed = {k: [] for k in configs}
     with ServerProcess(configs["batched"]) as batched, ServerProcess(configs["one at a time"]) as single:
@@ -50,11 +57,13 @@ def main():
     ratio = med["batched"] / med["one at a time"]
     print(f"throughput ratio, batched / one at a time: {ratio:.2f}x  (per round: "
           + ", ".join(f"{b['throughput'] / s['throughput']:.2f}" for b, s in zip(closed['batched'], closed['one at a time'])) + ")")
+    print(f"ceiling without HTTP (the predictor in-process): {1e3 * alone:.2f} ms per text alone, {1e3 * batched_text:.2f} ms per text "
+          f"in calls of 32 -> at most {alone / batched_text:.2f}x from batching")
     print("\nopen loop (latency from the scheduled send time)")
     print(f"{'server':15s} {'rate':>6s} {'answered/s':>10s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>9s} {'errors':>6s}")
     for name, rows in opened.items():
         for r in rows: print(f"{name:15s} {r['rate']:6.0f} {r['throughput']:10.1f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:9.1f} {r['errors'] + sum(v for k, v in r['statuses'].items() if k >= 300):6d}")
-    print(json.dumps({"ratio": round(ratio, 3), "throughput": {k: round(v, 2) for k, v in med.items()}}))
+    print(json.dumps({"ratio": round(ratio, 3), "ceiling": round(alone / batched_text, 3), "throughput": {k: round(v, 2) for k, v in med.items()}}))
 
 if __name__ == "__main__":
     main()
