@@ -35,7 +35,9 @@ test:
 	@$(TIMED) "browser (chromium)" -- $(SUBMAKE) browser || { $(PYTHON) scripts/test_timing.py table $(TIMES); exit 1; }
 	@$(TIMED) sync-check -- $(SUBMAKE) sync-check || { $(PYTHON) scripts/test_timing.py table $(TIMES); exit 1; }
 	@$(TIMED) lessons -- $(SUBMAKE) lessons || { $(PYTHON) scripts/test_timing.py table $(TIMES) $(LESSONS_LOG); exit 1; }
-	@$(TIMED) "pytest (without docs)" -- $(SUBMAKE) pytest PYTEST_ARGS="--ignore=tests/test_docs.py" \
+	@$(TIMED) "pytest (without grading, docs)" -- $(SUBMAKE) pytest PYTEST_ARGS="--ignore=tests/test_docs.py --ignore=tests/test_grading.py" \
+	  || { $(PYTHON) scripts/test_timing.py table $(TIMES) $(LESSONS_LOG); exit 1; }
+	@$(TIMED) "pytest (grading, alone)" -- $(SUBMAKE) pytest PYTEST_WORKERS=0 PYTEST_ARGS="tests/test_grading.py" \
 	  || { $(PYTHON) scripts/test_timing.py table $(TIMES) $(LESSONS_LOG); exit 1; }
 	@$(TIMED) "docs (build + browser)" -- $(SUBMAKE) pytest PYTEST_ARGS="tests/test_docs.py" \
 	  || { $(PYTHON) scripts/test_timing.py table $(TIMES) $(LESSONS_LOG); exit 1; }
@@ -62,6 +64,8 @@ lessons: env sandbox
 ## pytest: library API, CLI, demo, grading pipeline, assets, docs site in a real browser.
 ## Tests marked `slow` (long trainings, third-party servers) run with `make pytest SLOW=1`.
 ## Two pytest workers, one test file each at a time, one compute thread each (tests/conftest.py); PYTEST_WORKERS=0 runs in one process.
+## `make test` runs the grading tests alone afterwards: their hostile cohort runs sandboxes against CPU-time and memory limits,
+## which another test file running beside them could push over.
 PYTEST_WORKERS ?= 2
 pytest: env browser sandbox
 	FTCOURSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -ra --durations=25 -n $(PYTEST_WORKERS) --dist loadfile $(if $(SLOW),,-m "not slow") $(PYTEST_ARGS)
